@@ -1,0 +1,6 @@
+"""`edgekit bench` (not implemented yet)."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="(not implemented yet)")
+    p.set_defaults(func=lambda args: print("not implemented yet") or 1)

@@ -1,0 +1,6 @@
+"""`edgekit convert` (not implemented yet)."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("convert", help="(not implemented yet)")
+    p.set_defaults(func=lambda args: print("not implemented yet") or 1)

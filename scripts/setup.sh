@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build .venv/ (CPython 3.10: Paddle-Lite's wheels stop at cp310) with the pinned stack, once.
+# Re-running is cheap: a stamp holding requirements.lock's hash skips the install when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_py310() {
+  # A pyenv shim named python3.10 exists but refuses unless 3.10 is selected, so try real binaries first.
+  local c
+  for c in "${EDGEKIT_PYTHON:-}" /root/.pyenv/versions/3.10.*/bin/python3.10 "$HOME"/.pyenv/versions/3.10.*/bin/python3.10 \
+           /usr/bin/python3.10 /usr/local/bin/python3.10; do
+    [ -n "$c" ] && [ -x "$c" ] && "$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$c"; return; }
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for v in $(pyenv versions --bare 2>/dev/null | grep '^3\.10\.'); do
+      c="$(pyenv root)/versions/$v/bin/python3.10"; [ -x "$c" ] && { echo "$c"; return; }
+    done
+  fi
+  return 1
+}
+
+stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then exit 0; fi
+
+py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has wheels for cp38-cp310 only); set EDGEKIT_PYTHON" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$py" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+.venv/bin/python -m pip check
+rm -f .venv/.edgekit-lock-*; touch "$stamp"
+echo "setup: .venv ready ($(.venv/bin/python --version))"
