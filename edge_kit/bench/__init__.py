@@ -1,0 +1,1 @@
+"""Benchmark harness: devices x backends x threads -> results in bench_results/."""
