@@ -1,6 +1,63 @@
-"""`edgekit convert` (not implemented yet)."""
+"""`edgekit convert`: a zoo model, a Paddle inference model or an ONNX file -> verified artifacts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _line(art) -> str:
+    m = art.manifest
+    parity = m.get("parity", {})
+    status = "ok  " if art.ok else "FAIL"
+    what = f"{m['format']:<10} {m['target']:<6} {m['precision']:<5}"
+    if m.get("file") is None:
+        return f"  {status} {what} {m.get('reason', '')}"
+    metrics = parity.get("metrics", {})
+    detail = parity.get("status", "")
+    if parity.get("status") in ("passed", "failed") and metrics.get("outputs"):
+        o = metrics["outputs"][0]
+        detail = f"parity {parity['status']}: cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}"
+        if "top1_agreement" in metrics:
+            detail += f" top1 {metrics['top1_agreement']:.0%} top5 {metrics['top5_agreement']:.0%}"
+        if parity["status"] == "failed":
+            detail += f" -- {parity['reason']}"
+    elif parity.get("status") == "failed":
+        detail = f"parity failed: {parity.get('reason', '')}"
+    elif parity.get("status") == "not_run":
+        detail = f"parity not run here ({parity['reason']})"
+    return f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
+
+
+def run(args) -> int:
+    from edge_kit.convert import convert
+
+    arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
+                   precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
+                   weights=args.weights, seed=args.seed)
+    print(f"{arts[0].model}: {len(arts) - 1} artifact(s) in {Path(args.output).resolve() if args.output else 'cache'}")
+    for art in arts:
+        print(_line(art))
+    failed = [a for a in arts if not a.ok and a.format != "paddle"]
+    if failed:
+        print(f"edgekit: error: {len(failed)} artifact(s) failed: " +
+              ", ".join(f"{a.format}/{a.target}/{a.precision}" for a in failed))
+        return 3
+    return 0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("convert", help="(not implemented yet)")
-    p.set_defaults(func=lambda args: print("not implemented yet") or 1)
+    p = sub.add_parser("convert", help="convert a model into verified Paddle-Lite / ONNX / TFLite artifacts")
+    p.add_argument("model", nargs="?", help="zoo model name (see `edgekit models`)")
+    p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
+    p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
+    p.add_argument("--to", default="paddlelite,onnx,tflite", help="formats (default: %(default)s)")
+    p.add_argument("--precision", default="fp32", help="fp32,fp16 (default: %(default)s)")
+    p.add_argument("--lite-target", default="arm", help="Paddle-Lite targets: arm,opencl (default: %(default)s);"
+                   " an x86 .nb is always made too, to check numbers on this machine")
+    p.add_argument("--weights", metavar="FILE.pdparams", help="real weights for a zoo model (default: untrained)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights")
+    p.add_argument("-o", "--output", metavar="DIR", help="where to put the artifacts (default: only the cache)")
+    p.set_defaults(func=run)

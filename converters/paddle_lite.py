@@ -1,0 +1,58 @@
+"""Paddle program -> Paddle-Lite `.nb` (naive buffer) with Lite's `Opt`, after the compat passes.
+
+Targets:
+  arm     the phone's CPU (what demo apps and benchmark_bin load), fp32 or fp16 (ARMv8.2 fp16 kernels)
+  opencl  the phone's GPU (Adreno), with ARM fallback for ops OpenCL lacks
+  x86     the same program for this machine: the only `.nb` we can execute here, so parity of the
+          graph passes is checked on it (ARM kernels themselves cannot be checked without a phone)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# target -> Opt valid places. Never mix "x86,arm": Opt then picks ARM kernels inside an x86 .nb,
+# which compute garbage on x86 (this was the "MobileNetV3 mismatches" of the toolchain notes).
+VALID_PLACES = {"arm": "arm", "opencl": "opencl,arm", "x86": "x86"}
+
+
+def child_opt(program: str, params: str, out_stem: str, target: str, fp16: bool) -> dict:
+    from paddlelite.lite import Opt
+
+    opt = Opt()
+    opt.set_model_file(program)
+    opt.set_param_file(params)
+    opt.set_valid_places(VALID_PLACES[target])
+    opt.set_model_type("naive_buffer")
+    if fp16:
+        opt.enable_fp16()
+    opt.set_optimize_out(out_stem)
+    opt.run()
+    out = Path(out_stem + ".nb")
+    if not out.exists() or out.stat().st_size < 64:
+        raise RuntimeError(f"Opt reported success but wrote no usable {out.name}")
+    return {"file": str(out)}
+
+
+def lite_version() -> str:
+    from importlib.metadata import version
+
+    return version("paddlelite")
+
+
+def child_nb_op_histogram(nb_path: str) -> dict[str, int]:
+    """Op types of a .nb, read from the graph Lite itself dumps (visualize_optimized_nb_model writes .dot)."""
+    import re
+    import tempfile
+    from collections import Counter
+
+    from paddlelite.lite import Opt
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Opt().visualize_optimized_nb_model(nb_path, tmp)
+        counts: Counter = Counter()
+        for dot in Path(tmp).glob("*.dot"):
+            # Op nodes are drawn filled without shape=record; tensors carry shape="record".
+            for label, rest in re.findall(r'label="([^"]+)"([^\]]*)\]', dot.read_text()):
+                if "record" not in rest and label not in ("feed", "fetch"):
+                    counts[label] += 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,124 @@
+"""The Paddle side of every conversion: export a zoo model to a legacy inference program, locate and
+validate a user's exported program, and compute reference outputs with Paddle Inference.
+
+Functions named `child_*` run inside converters.isolate (a child process): Paddle must see
+FLAGS_enable_pir_api=0 before it is imported, and a corrupt program can crash it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edge_kit.errors import ModelFileError
+
+LEGACY_ENV = {"FLAGS_enable_pir_api": "0", "GLOG_minloglevel": "2", "GLOG_v": "0"}
+
+
+def locate_program(model_dir: Path) -> tuple[Path, Path]:
+    """A user's exported inference model: model.pdmodel/.pdiparams or inference.*, or any single pair."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelFileError(f"{model_dir}: not a directory (expected an exported Paddle inference model)")
+    for stem in ("model", "inference", "__model__"):
+        prog, params = model_dir / f"{stem}.pdmodel", model_dir / f"{stem}.pdiparams"
+        if prog.exists():
+            if not params.exists():
+                raise ModelFileError(f"{prog} has no {params.name} beside it")
+            return prog, params
+    progs = sorted(model_dir.glob("*.pdmodel"))
+    if len(progs) == 1 and progs[0].with_suffix(".pdiparams").exists():
+        return progs[0], progs[0].with_suffix(".pdiparams")
+    if list(model_dir.glob("*.json")) and list(model_dir.glob("*.pdiparams")):
+        raise ModelFileError(f"{model_dir} holds a PIR program (.json), which Paddle-Lite 2.13 cannot read; "
+                             "re-export with FLAGS_enable_pir_api=0 to get a .pdmodel")
+    raise ModelFileError(f"{model_dir}: no model.pdmodel / inference.pdmodel with its .pdiparams found")
+
+
+def check_program_file(prog: Path) -> None:
+    """Parse the ProgramDesc in-process (cheap, cannot crash) so a corrupt file fails with a clear message."""
+    from converters.program_proto import framework_pb2
+
+    desc = framework_pb2().ProgramDesc()
+    try:
+        desc.ParseFromString(Path(prog).read_bytes())
+    except Exception as exc:
+        raise ModelFileError(f"{prog}: not a Paddle program ({type(exc).__name__}); the file is corrupt or truncated")
+    if not desc.blocks or not any(op.type == "feed" for op in desc.blocks[0].ops):
+        raise ModelFileError(f"{prog}: parsed, but holds no inference program (no feed op)")
+
+
+def program_io(prog: Path) -> tuple[list[dict], list[dict], list[str]]:
+    """Inputs and outputs (name, shape, dtype) and the sorted op types of a legacy program."""
+    from converters.program_proto import framework_pb2
+
+    desc = framework_pb2().ProgramDesc()
+    desc.ParseFromString(Path(prog).read_bytes())
+    block = desc.blocks[0]
+    vars_ = {v.name: v for v in block.vars}
+    dtypes = {v: k.lower().replace("fp", "float") for k, v in framework_pb2().VarType.Type.items()}
+
+    def describe(name):
+        t = vars_[name].type.dense_tensor.tensor
+        return {"name": name, "shape": list(t.dims), "dtype": dtypes.get(t.data_type, str(t.data_type))}
+
+    feeds = sorted((op for op in block.ops if op.type == "feed"), key=lambda op: op.attrs[0].i)
+    fetches = [op for op in block.ops if op.type == "fetch"]
+    inputs = [describe(next(o.arguments[0] for o in op.outputs)) for op in feeds]
+    outputs = [describe(next(i.arguments[0] for i in op.inputs)) for op in fetches]
+    ops = sorted({op.type for op in block.ops} - {"feed", "fetch"})
+    return inputs, outputs, ops
+
+
+def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, build_kwargs: dict) -> dict:
+    assert os.environ.get("FLAGS_enable_pir_api") == "0", "export must run with the legacy program format"
+    import paddle
+
+    from edge_kit.zoo import get_model
+    from edge_kit.zoo.build import build_model
+
+    spec = get_model(model)
+    layer = build_model(spec, weights=weights, seed=seed, **build_kwargs)
+    shape = list(build_kwargs.get("input_shape", spec.input_shape))
+    prefix = Path(out_dir) / "inference"
+    paddle.jit.save(layer, str(prefix), input_spec=[paddle.static.InputSpec(shape, "float32", "image")])
+    if not prefix.with_suffix(".pdmodel").exists():
+        raise RuntimeError("paddle.jit.save wrote no .pdmodel (is PIR still on?)")
+    return {"weights": getattr(layer, "edgekit_weights", "unknown"), "paddle": paddle.__version__}
+
+
+def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str) -> dict:
+    """Run the program with Paddle Inference (the reference every artifact is compared with)."""
+    import paddle
+    import paddle.inference as pi
+
+    config = pi.Config(program, params)
+    config.disable_gpu()
+    config.disable_glog_info()
+    config.set_cpu_math_library_num_threads(1)
+    predictor = pi.create_predictor(config)
+    data = np.load(inputs_npz)
+    names = predictor.get_input_names()
+    batches = data[names[0]].shape[0] if names[0] in data else data[data.files[0]].shape[0]
+    per_image = []
+    for b in range(batches):  # the programs are exported with batch 1
+        for i, name in enumerate(names):
+            arr = data[name] if name in data else data[data.files[i]]
+            predictor.get_input_handle(name).copy_from_cpu(np.ascontiguousarray(arr[b:b + 1]))
+        predictor.run()
+        per_image.append([predictor.get_output_handle(n).copy_to_cpu() for n in predictor.get_output_names()])
+    save_outputs(out_npz, per_image)
+    return {"outputs": predictor.get_output_names(), "paddle": paddle.__version__}
+
+
+def save_outputs(path: str, per_image: list[list[np.ndarray]]) -> None:
+    """Outputs per image (detections differ in count between images, so they are never concatenated)."""
+    np.savez(path, **{f"img{b}_out{j}": a for b, outs in enumerate(per_image) for j, a in enumerate(outs)})
+
+
+def load_outputs(path: str) -> list[list[np.ndarray]]:
+    data = np.load(path)
+    n_img = 1 + max(int(k[3:k.index("_")]) for k in data.files)
+    n_out = 1 + max(int(k.split("_out")[1]) for k in data.files)
+    return [[data[f"img{b}_out{j}"] for j in range(n_out)] for b in range(n_img)]

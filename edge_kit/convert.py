@@ -1,0 +1,314 @@
+"""The conversion pipeline: source -> Paddle reference -> Paddle-Lite .nb / ONNX -> TFLite, each artifact
+verified against the reference and described by a manifest.
+
+    convert("MobileNetV3_small_ssld", to=("paddlelite", "onnx", "tflite"), precisions=("fp32", "fp16"))
+
+Every stage is cached by content (edge_kit.cache); a failed stage is recorded as a failed artifact with
+its reason and the other stages go on.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from converters import onnx_export, paddle_lite, tflite
+from converters.isolate import run_isolated
+from converters.paddle_compat import make_lite_compatible
+from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
+from edge_kit import __version__
+from edge_kit.cache import building, entry_dir, entry_key, publish
+from edge_kit.errors import ConversionError, EdgekitError
+from edge_kit.infer import CannotRunHere, run_artifact
+from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
+from edge_kit.parity import compare
+from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
+
+FORMATS = ("paddlelite", "onnx", "tflite")
+LITE_TARGETS = ("arm", "opencl")
+PRECISIONS = ("fp32", "fp16")
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _versions(*names: str) -> dict:
+    return {n: version(n) for n in names}
+
+
+class _Pipeline:
+    def __init__(self, source: Source, log: Log):
+        self.src, self.log = source, log
+        self.ref_dir: Optional[Path] = None
+
+    # -- the reference --------------------------------------------------------------------------
+    def reference(self) -> Artifact:
+        key = entry_key(stage="reference", source=self.src.key, tools=_versions("paddlepaddle"), edgekit=__version__)
+        final = entry_dir("reference", key)
+        if not manifest_path(final / "reference.pdmodel").exists() and not (final / "reference.onnx").exists():
+            self.log(f"[{self.src.name}] reference: exporting and running the source model")
+            with building("reference", key) as work:
+                self._build_reference(work)
+        self.ref_dir = final
+        ref_file = final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel")
+        return Artifact.load(ref_file) if manifest_path(ref_file).exists() else Artifact(ref_file, {})
+
+    def _build_reference(self, work: Path) -> None:
+        t0 = time.time()
+        inputs = self.src.parity_inputs()
+        np.savez(work / "parity_inputs.npz", image=inputs)
+        if self.src.kind == "onnx":
+            shutil.copy2(self.src.onnx, work / "reference.onnx")
+            save_outputs(str(work / "reference_outputs.npz"), run_artifact("onnx", "cpu", work / "reference.onnx",
+                                                                           [inputs]))
+            return
+        prog, params = work / "reference.pdmodel", work / "reference.pdiparams"
+        info = {}
+        if self.src.kind == "zoo":
+            info = run_isolated("converters.paddle_source:child_export_zoo",
+                                {"model": self.src.name, "out_dir": str(work), "weights": self.src.weights,
+                                 "seed": self.src.seed, "build_kwargs": {}},
+                                model=self.src.name, stage="export", tool="paddle.jit.save", env=LEGACY_ENV)
+            (work / "inference.pdmodel").rename(prog)
+            (work / "inference.pdiparams").rename(params)
+            for extra in work.glob("inference.*"):
+                extra.unlink()
+        else:
+            shutil.copy2(self.src.program, prog)
+            shutil.copy2(self.src.params, params)
+        run_isolated("converters.paddle_source:child_reference_outputs",
+                     {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
+                      "out_npz": str(work / "reference_outputs.npz")},
+                     model=self.src.name, stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+        ins, outs, _ = program_io(prog)
+        manifest = self._manifest("paddle", "cpu", "fp32", prog, ins, outs, {"paddlepaddle": version("paddlepaddle")},
+                                  time.time() - t0)
+        manifest["parity"] = {"status": "reference", "reason": "this program is the reference"}
+        manifest["status"] = "ok"
+        manifest["weights"] = info.get("weights", self.src.describe.get("weights"))
+        Artifact(prog, manifest).save()
+
+    def ref_outputs(self):
+        return load_outputs(str(self.ref_dir / "reference_outputs.npz"))
+
+    def ref_inputs(self) -> np.ndarray:
+        return np.load(self.ref_dir / "parity_inputs.npz")["image"]
+
+    # -- manifests and parity -------------------------------------------------------------------
+    def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> dict:
+        return {"schema": SCHEMA, "model": self.src.name, "task": self.src.task, "format": fmt, "target": target,
+                "precision": precision, "file": path.name, "bytes": path.stat().st_size,
+                "sha256": sha256_file(path), "inputs": inputs, "outputs": outputs,
+                "preprocess": self.src.preprocess.as_dict(), "source": self.src.describe,
+                "tools": {"edgekit": __version__, **tools}, "seconds": round(seconds, 2),
+                "runs_here": fmt != "paddlelite" or target == "x86"}
+
+    def _verify(self, manifest: dict, path: Path) -> None:
+        try:
+            got = run_artifact(manifest["format"], manifest["target"], path, [self.ref_inputs()])
+        except CannotRunHere as exc:
+            manifest["parity"] = {"status": "not_run", "reason": str(exc)}
+            manifest["status"] = "ok"
+            return
+        except Exception as exc:  # the runtime rejected the file: the artifact is unusable
+            manifest["parity"] = {"status": "failed", "reason": f"runtime error: {type(exc).__name__}: {exc}"}
+            manifest["status"] = "failed"
+            return
+        result = compare(self.src.task, manifest["precision"], self.ref_outputs(), got)
+        result["reference"] = "Paddle Inference on the source program" if self.src.kind != "onnx" else \
+            "onnxruntime on the source ONNX"
+        result["images"] = f"{len(got)} natural-looking images (edge_kit.images, seed 42)"
+        manifest["parity"] = result
+        manifest["status"] = "ok" if result["status"] == "passed" else "failed"
+
+    # -- stages ---------------------------------------------------------------------------------
+    def lite(self, target: str, precision: str) -> Artifact:
+        name = f"{self.src.name}.{target}.{precision}.nb"
+        key = entry_key(stage="paddlelite", ref=self.ref_dir.name, target=target, precision=precision,
+                        tools=_versions("paddlelite"), compat=paddle_lite.__name__ and 1)
+        final = entry_dir("paddlelite", key) / name
+        if not manifest_path(final).exists():
+            self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
+            with building("paddlelite", key) as work:
+                t0 = time.time()
+                program, changes = make_lite_compatible((self.ref_dir / "reference.pdmodel").read_bytes())
+                (work / "program.pdmodel").write_bytes(program)
+                shutil.copy2(self.ref_dir / "reference.pdiparams", work / "program.pdiparams")
+                run_isolated("converters.paddle_lite:child_opt",
+                             {"program": str(work / "program.pdmodel"), "params": str(work / "program.pdiparams"),
+                              "out_stem": str(work / name[:-3]), "target": target, "fp16": precision == "fp16"},
+                             model=self.src.name, stage=f"paddlelite {target} {precision}", tool="paddlelite Opt")
+                for f in ("program.pdmodel", "program.pdiparams"):
+                    (work / f).unlink()
+                ins, outs, _ = program_io(self.ref_dir / "reference.pdmodel")
+                m = self._manifest("paddlelite", target, precision, work / name, ins, outs,
+                                   _versions("paddlelite"), time.time() - t0)
+                m["compat_passes"] = changes
+                m["valid_places"] = paddle_lite.VALID_PLACES[target]
+                self._verify(m, work / name)
+                Artifact(work / name, m).save()
+        return Artifact.load(final)
+
+    def onnx(self) -> Artifact:
+        name = f"{self.src.name}.onnx"
+        key = entry_key(stage="onnx", ref=self.ref_dir.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
+        final = entry_dir("onnx", key) / name
+        if not manifest_path(final).exists():
+            self.log(f"[{self.src.name}] onnx: paddle2onnx (opset {onnx_export.OPSET})")
+            with building("onnx", key) as work:
+                t0 = time.time()
+                if self.src.kind == "onnx":
+                    shutil.copy2(self.ref_dir / "reference.onnx", work / name)
+                else:
+                    run_isolated("converters.onnx_export:child_paddle_to_onnx",
+                                 {"program": str(self.ref_dir / "reference.pdmodel"),
+                                  "params": str(self.ref_dir / "reference.pdiparams"), "out_file": str(work / name)},
+                                 model=self.src.name, stage="onnx export", tool="paddle2onnx")
+                ins, outs = onnx_export.onnx_io(work / name)
+                m = self._manifest("onnx", "cpu", "fp32", work / name, ins, outs,
+                                   _versions("paddle2onnx", "onnx"), time.time() - t0)
+                m["opset"] = onnx_export.OPSET
+                self._verify(m, work / name)
+                Artifact(work / name, m).save()
+        return Artifact.load(final)
+
+    def tflite(self, onnx_artifact: Artifact) -> list[Artifact]:
+        names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
+        key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
+        folder = entry_dir("tflite", key)
+        if not all(manifest_path(folder / n).exists() for n in names.values()):
+            self.log(f"[{self.src.name}] tflite: onnx2tf (fp32 + fp16)")
+            with building("tflite", key) as work:
+                t0 = time.time()
+                run_isolated("converters.tflite:child_onnx_to_tflite",
+                             {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
+                              "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
+                             model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
+                for precision, n in names.items():
+                    ins, outs, ops = tflite.tflite_io_and_ops(work / n)
+                    m = self._manifest("tflite", "cpu", precision, work / n, ins, outs,
+                                       _versions("onnx2tf", "tensorflow", "ai-edge-litert"), time.time() - t0)
+                    m["ops"] = ops
+                    m["weights_precision"] = precision
+                    self._verify(m, work / n)
+                    Artifact(work / n, m).save()
+        return [Artifact.load(folder / names[p]) for p in PRECISIONS]
+
+
+def _inherit_twin(art: Artifact, twin: Artifact) -> None:
+    """An ARM/OpenCL .nb cannot run here; it is as trustworthy as the x86 .nb made from the same
+    compat-passed program (that checks Paddle's program and Lite's graph passes, not ARM kernels)."""
+    twin_status = twin.manifest.get("parity", {}).get("status", "not made")
+    art.manifest["parity"] = {
+        "status": "not_run",
+        "reason": f"{art.target} kernels cannot run on this x86 machine; x86 twin {twin.path.name}: {twin_status}",
+        "x86_twin": {"file": twin.path.name, "status": twin_status}}
+    if twin_status == "passed":
+        art.manifest["status"] = "ok"
+    elif twin_status == "failed":
+        art.manifest["status"] = "failed"
+        art.manifest["parity"]["reason"] += f" ({twin.manifest.get('parity', {}).get('reason', '')})"
+    else:
+        art.manifest["status"] = "unverified"
+    art.save()
+
+
+def _failed(src: Source, fmt: str, target: str, precision: str, err: EdgekitError) -> Artifact:
+    m = {"schema": SCHEMA, "model": src.name, "task": src.task, "format": fmt, "target": target,
+         "precision": precision, "file": None, "status": "failed", "reason": str(err),
+         "parity": {"status": "not_run", "reason": "conversion failed"}}
+    return Artifact(Path(f"{src.name}.{fmt}.{target}.{precision}"), m)
+
+
+def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
+                   weights: Optional[str] = None, seed: int = 0) -> Source:
+    given = [x for x in (model, paddle_model, onnx) if x]
+    if len(given) != 1:
+        raise EdgekitError("give exactly one of: a zoo MODEL name, --paddle-model DIR, --onnx FILE")
+    if paddle_model:
+        return paddle_source(paddle_model)
+    if onnx:
+        return onnx_source(onnx)
+    return zoo_source(model, weights=weights, seed=seed)
+
+
+def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
+            to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
+            lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
+            seed: int = 0, log: Log = _stderr) -> list[Artifact]:
+    """Convert one model. Returns the reference plus every requested artifact (check `.ok`)."""
+    to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
+    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
+                                  ("paddlelite target", lite_targets, LITE_TARGETS)):
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise EdgekitError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
+    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    if src.kind == "onnx" and "paddlelite" in to:
+        raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
+                           "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
+    pipe = _Pipeline(src, log)
+    artifacts = [pipe.reference()]
+
+    def attempt(fmt, target, precision, fn):
+        try:
+            result = fn()
+            artifacts.extend(result if isinstance(result, list) else [result])
+        except ConversionError as err:
+            log(f"[{src.name}] {fmt} {target} {precision}: FAILED: {err}")
+            artifacts.append(_failed(src, fmt, target, precision, err))
+
+    if "paddlelite" in to:
+        # The x86 twin is the only .nb this machine can execute: it verifies the graph passes.
+        attempt("paddlelite", "x86", "fp32", lambda: pipe.lite("x86", "fp32"))
+        twin = artifacts[-1]
+        for target in lite_targets:
+            for precision in precisions:
+                if target == "opencl" and precision == "fp16":
+                    continue  # Lite's OpenCL kernels choose fp16 at run time (set_opencl_precision)
+                attempt("paddlelite", target, precision, lambda t=target, p=precision: pipe.lite(t, p))
+                if artifacts[-1].manifest.get("file"):
+                    _inherit_twin(artifacts[-1], twin)
+    onnx_art = None
+    if "onnx" in to or "tflite" in to:
+        attempt("onnx", "cpu", "fp32", lambda: pipe.onnx())
+        onnx_art = artifacts[-1] if artifacts[-1].format == "onnx" and artifacts[-1].ok else None
+    if "tflite" in to:
+        if onnx_art is None:
+            err = ConversionError(src.name, "tflite", "onnx2tf", "needs a verified ONNX artifact, which failed")
+            artifacts.extend(_failed(src, "tflite", "cpu", p, err) for p in precisions)
+        else:
+            before = len(artifacts)
+            attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
+            made = artifacts[before:]
+            artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
+    if out_dir:
+        artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+    return artifacts
+
+
+def _publish(art: Artifact, dest_dir: Path) -> Artifact:
+    from edge_kit.manifest import atomic_write_text
+
+    if art.manifest.get("file") is None:  # a failed stage: write its manifest so the reason is on disk
+        dest = dest_dir / art.path.name
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(manifest_path(dest), json.dumps(art.manifest, indent=2) + "\n")
+        return Artifact(dest, art.manifest)
+    sub = dest_dir / "paddle" if art.format == "paddle" else dest_dir
+    files = [art.path]
+    if art.format == "paddle":
+        files.append(art.path.with_suffix(".pdiparams"))
+    for f in files:
+        publish(f, sub / f.name)
+    publish(manifest_path(art.path), manifest_path(sub / art.path.name))
+    return Artifact(sub / art.path.name, art.manifest)
