@@ -44,15 +44,28 @@ class Source:
         return preprocess(natural_images(PARITY_IMAGES, h, w, seed=42), self.preprocess)
 
 
-def _zoo_code_hash() -> str:
-    """Exports change when the network code changes, so the code is part of the cache key."""
+def _zoo_code_hash(spec: ModelSpec) -> str:
+    """Exports change when the network code changes, so the code is part of the cache key: the builder's
+    module and every edge_kit.zoo / edge_kit.postprocess module it imports, transitively."""
+    import ast
+
+    pkg_dir = Path(str(resources.files("edge_kit")))
+    seen, todo = set(), [spec.builder.split(":")[0], "edge_kit.zoo.build", "edge_kit.zoo.init", "edge_kit.images"]
     h = hashlib.sha256()
-    pkg = resources.files("edge_kit")
-    for sub in ("zoo", "postprocess"):
-        folder = Path(str(pkg.joinpath(sub)))
-        for f in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-            h.update(f.name.encode() + f.read_bytes())
-    h.update(Path(str(pkg.joinpath("images.py"))).read_bytes())
+    while todo:
+        mod = todo.pop()
+        path = pkg_dir.parent / (mod.replace(".", "/") + ".py")
+        if mod in seen or not path.exists():
+            continue
+        seen.add(mod)
+        source = path.read_bytes()
+        h.update(mod.encode() + source)
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("edge_kit"):
+                todo.append(node.module)
+                todo.extend(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name for a in node.names if a.name.startswith("edge_kit"))
     return h.hexdigest()
 
 
@@ -72,7 +85,7 @@ def zoo_source(name: str, weights: Optional[str] = None, seed: int = 0) -> Sourc
             raise ModelFileError(f"weights file {weights} does not exist")
         wkey = sha256_file(Path(weights))
     return Source("zoo", spec.name, spec.task, spec.input_shape, spec.preprocess,
-                  _key("zoo", spec.name, wkey, seed, _zoo_code_hash()), spec=spec, weights=weights, seed=seed,
+                  _key("zoo", spec.name, wkey, seed, _zoo_code_hash(spec)), spec=spec, weights=weights, seed=seed,
                   describe={"kind": "zoo", "model": spec.name,
                             "weights": weights or f"untrained (seed {seed}): for latency and conversion checks"})
 
