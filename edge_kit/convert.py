@@ -53,22 +53,25 @@ class _Pipeline:
     def reference(self) -> Artifact:
         key = entry_key(stage="reference", source=self.src.key, tools=_versions("paddlepaddle"), edgekit=__version__)
         final = entry_dir("reference", key)
-        if not manifest_path(final / "reference.pdmodel").exists() and not (final / "reference.onnx").exists():
+        if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
             self.log(f"[{self.src.name}] reference: exporting and running the source model")
             with building("reference", key) as work:
                 self._build_reference(work)
         self.ref_dir = final
-        ref_file = final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel")
-        return Artifact.load(ref_file) if manifest_path(ref_file).exists() else Artifact(ref_file, {})
+        return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"))
 
     def _build_reference(self, work: Path) -> None:
         t0 = time.time()
         inputs = self.src.parity_inputs()
         np.savez(work / "parity_inputs.npz", image=inputs)
         if self.src.kind == "onnx":
-            shutil.copy2(self.src.onnx, work / "reference.onnx")
-            save_outputs(str(work / "reference_outputs.npz"), run_artifact("onnx", "cpu", work / "reference.onnx",
-                                                                           [inputs]))
+            ref = work / "reference.onnx"
+            shutil.copy2(self.src.onnx, ref)
+            save_outputs(str(work / "reference_outputs.npz"), run_artifact("onnx", "cpu", ref, [inputs]))
+            ins, outs = onnx_export.onnx_io(ref)
+            manifest = self._manifest("onnx", "cpu", "fp32", ref, ins, outs, _versions("onnxruntime"), time.time() - t0)
+            manifest.update(status="ok", parity={"status": "reference", "reason": "the user's ONNX is the reference"})
+            Artifact(ref, manifest).save()
             return
         prog, params = work / "reference.pdmodel", work / "reference.pdiparams"
         info = {}

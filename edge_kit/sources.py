@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from edge_kit.errors import ModelFileError
+from edge_kit.errors import ModelFileError, UnsupportedOpError
 from edge_kit.images import natural_images, preprocess
 from edge_kit.manifest import sha256_file
 from edge_kit.zoo.registry import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, Preprocess, get_model
@@ -153,6 +153,10 @@ def onnx_source(path: str) -> Source:
         onnx.checker.check_model(onnx.load(str(p)))
     except Exception as exc:
         raise ModelFileError(f"{path}: not a valid ONNX model ({type(exc).__name__}: {str(exc)[:200]})")
+    model = onnx.load(str(p))
+    custom = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in ("", "ai.onnx")})
+    if custom:
+        raise UnsupportedOpError(f"{path}: ops outside the ONNX standard have no TFLite conversion: {', '.join(custom)}")
     inputs, _ = onnx_io(p)
     if len(inputs) != 1 or len(inputs[0]["shape"]) != 4:
         raise ModelFileError(f"{path}: edgekit converts image models with one NCHW input; found {inputs}")

@@ -1,0 +1,37 @@
+"""Paddle-Lite light predictor (MobileConfig) on the x86 .nb.
+
+Threads: paddlelite 2.13rc0's Python MobileConfig has no set_threads, and calling omp_set_num_threads on
+the wheel's libiomp5 changes nothing (measured: a "2-thread" predictor starts no extra OS thread and
+uses the same CPU time per wall second as 1 thread). So only 1-thread cells exist for this backend on
+the host (HostDevice.supports); a phone's benchmark_bin takes --threads itself.
+"""
+from __future__ import annotations
+
+from edge_kit.bench.runtimes import BackendError, Runner
+
+
+class PaddleLiteRunner(Runner):
+    backend = "paddlelite"
+    package = "paddlelite"
+
+    def _load(self) -> None:
+        import paddlelite.lite as lite
+
+        if self.threads != 1:
+            raise BackendError("paddlelite: the Python light predictor cannot set a thread count; only "
+                               "--threads 1 is measured on the host")
+        if self.artifact.manifest.get("target") not in (None, "x86"):
+            raise BackendError(f"paddlelite on the host needs the x86 .nb, got target "
+                               f"{self.artifact.manifest.get('target')!r} ({self.artifact.path})")
+        config = lite.MobileConfig()
+        config.set_model_from_file(str(self.artifact.path))
+        self.predictor = lite.create_paddle_predictor(config)
+        names = self.predictor.get_input_names()
+        for i, (name, value) in enumerate(self.inputs.items()):
+            tensor = self.predictor.get_input_by_name(name) if name in names else self.predictor.get_input(i)
+            tensor.from_numpy(value)
+        self._invoke = self.predictor.run
+
+    def close(self) -> None:
+        super().close()
+        self.predictor = None

@@ -1,0 +1,64 @@
+"""Render bench_results/ into the seed's tables (Markdown, CSV) and a PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge_kit.errors import EdgekitError, OutputDirError
+from edge_kit.manifest import atomic_write_text
+
+FORMATS = ("md", "csv", "png")
+
+
+def load_records(results_dir) -> list[dict]:
+    """Latest record per cell; malformed lines are reported on stderr and skipped."""
+    from edge_kit.bench.store import ResultStore
+
+    return list(ResultStore(results_dir).latest().values())
+
+
+def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) -> list[Path]:
+    """Write report.md, report_<section>.csv and report.png into out_dir (default: results_dir)."""
+    from edge_kit.report.tables import build_tables, where_measured
+    from edge_kit.report.writers import report_markdown, table_csv
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise EdgekitError(f"unknown report format(s) {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}")
+    if not (Path(results_dir) / "results.jsonl").exists():
+        raise EdgekitError(f"no results in {results_dir}/results.jsonl; run `edgekit bench` first")
+    out = Path(out_dir or results_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputDirError(f"cannot create report directory {out}: {err.strerror or err}") from err
+    records = load_records(results_dir)
+    tables = build_tables(records)
+    written = []
+    try:
+        if "md" in formats:
+            atomic_write_text(out / "report.md", report_markdown(tables, where_measured(records)))
+            written.append(out / "report.md")
+        if "csv" in formats:
+            for t in tables:
+                atomic_write_text(out / f"report_{t.section}.csv", table_csv(t))
+                written.append(out / f"report_{t.section}.csv")
+        if "png" in formats:
+            from edge_kit.report.plot import write_png
+
+            png = write_png(records, out / "report.png")
+            if png:
+                written.append(png)
+    except OSError as err:
+        raise OutputDirError(f"cannot write the report into {out}: {err.strerror or err}") from err
+    return written
+
+
+def device_table_markdown(results_dir, device: str | None = None, models: list[str] | None = None) -> str:
+    """The tables of the sections `models` belong to, with only `device`'s measured columns (bench's output)."""
+    from edge_kit.report.tables import build_tables
+    from edge_kit.report.writers import table_markdown
+    from edge_kit.seed import seed_rows
+
+    records = [r for r in load_records(results_dir) if device is None or r.get("device") == device]
+    wanted = {r.task for r in seed_rows() if models is None or r.model in models}
+    return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted)

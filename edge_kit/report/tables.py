@@ -1,0 +1,169 @@
+"""The seed's four tables, in the seed's model order and column order, with edgekit's measured columns
+beside the seed's figures.
+
+Rules the columns keep: a seed figure is labelled "(seed)"; a phone measurement goes in an "SD855 ms
+(measured)" column only when it came from real hardware; anything from a simulated device lands in
+its own "<device> ms (simulated)" column; an empty measured cell reads "not measured" (never 0); an empty
+seed cell reads "-" as in the seed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edge_kit.seed import seed_rows
+
+NOT_MEASURED = "not measured"
+SEED_EMPTY = "-"
+SECTIONS = (("classification", "Image classification"), ("detection", "Object detection"),
+            ("instance_segmentation", "Instance segmentation"), ("semantic_segmentation", "Semantic segmentation"))
+BACKEND_LABEL = {"paddlelite": "Paddle-Lite", "tflite": "LiteRT", "onnxruntime": "onnxruntime",
+                 "paddle": "Paddle Inference", "tensorrt": "TensorRT"}
+FORMAT_LABEL = {"paddle": "Paddle", "paddlelite": ".nb", "onnx": "ONNX", "tflite": "TFLite", "tensorrt": "TensorRT"}
+METRIC_LABEL = {"top1": "Top1 % (seed)", "box_mmap": "Box mmAP (seed)", "miou": "mIoU % (seed)"}
+
+
+@dataclass
+class Table:
+    section: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def is_simulated(rec: dict) -> bool:
+    return bool(rec.get("simulated")) or str(rec.get("device", "")).endswith("-sim")
+
+
+def device_label(rec: dict) -> str:
+    dev = str(rec.get("device", "?"))
+    if is_simulated(rec):
+        name = dev if dev.endswith("-sim") else f"{dev}-sim"
+        return f"{name} ms (simulated)"
+    if dev.lower() == "sd855":
+        return "SD855 ms (measured)"
+    return f"{dev} ms"
+
+
+def latency_column(rec: dict) -> str:
+    t = int(rec.get("threads", 1))
+    backend = BACKEND_LABEL.get(rec.get("backend"), rec.get("backend"))
+    return f"{device_label(rec)}, {backend} {rec.get('precision')}, {t} thread{'s' if t != 1 else ''}"
+
+
+def storage_column(rec: dict) -> str | None:
+    art = rec.get("artifact") or {}
+    if not art.get("bytes"):
+        return None
+    fmt = FORMAT_LABEL.get(art.get("format"), art.get("format"))
+    target = f" {art['target']}" if art.get("format") == "paddlelite" else ""
+    prec = "" if art.get("format") == "paddle" else f" {art.get('precision')}"
+    return f"MB (measured), {fmt}{target}{prec}"
+
+
+def fmt_ms(v) -> str:
+    if v is None:
+        return NOT_MEASURED
+    return f"{v:.3f}" if v < 1 else f"{v:.2f}"
+
+
+def _seed(v) -> str:
+    return SEED_EMPTY if v is None or v == "" else str(v)  # the seed's own digits, e.g. 19.30835
+
+
+BACKEND_ORDER = ("paddlelite", "tflite", "onnxruntime", "paddle", "tensorrt")
+FORMAT_ORDER = ("paddle", "paddlelite", "onnx", "tflite", "tensorrt")
+
+
+def _rank(order: tuple, value) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+def _column_order(rec: dict) -> tuple:
+    # SD855 measured first (beside the seed's SD855), then simulated devices, then the host; within a
+    # device: backend, precision, threads ascending
+    col = latency_column(rec)
+    dev = 0 if col.startswith("SD855") else 1 if "(simulated)" in col else 2
+    return (dev, device_label(rec), _rank(BACKEND_ORDER, rec.get("backend")), str(rec.get("precision")),
+            int(rec.get("threads", 1)))
+
+
+def build_tables(records: list[dict]) -> list[Table]:
+    """records: the latest record per cell (ResultStore.latest().values())."""
+    seed_models = {r.model for r in seed_rows()}
+    lat: dict[str, dict[str, dict]] = {}      # model -> column -> record
+    size: dict[str, dict[str, float]] = {}    # model -> storage column -> MB
+    order: dict[str, tuple] = {}              # column -> sort key
+    for rec in records:
+        if rec.get("model") not in seed_models:
+            continue
+        lat.setdefault(rec["model"], {})[latency_column(rec)] = rec
+        order[latency_column(rec)] = _column_order(rec)
+        scol = storage_column(rec)
+        if scol:
+            order[scol] = (_rank(FORMAT_ORDER, rec["artifact"].get("format")), scol)
+        if scol and rec.get("status") == "ok":
+            size.setdefault(rec["model"], {})[scol] = rec["artifact"]["bytes"] / 1e6
+    tables = []
+    for section, title in SECTIONS:
+        rows = [r for r in seed_rows() if r.task == section]
+        names = {r.model for r in rows}
+        lat_cols = sorted({c for m in names for c in lat.get(m, {})}, key=order.__getitem__)
+        size_cols = sorted({c for m in names for c in size.get(m, {})}, key=order.__getitem__)
+        has_sd855 = any(r.sd855_ms is not None for r in rows)
+        if has_sd855 and not any(c.startswith("SD855") for c in lat_cols):
+            lat_cols = ["SD855 ms (measured)"] + lat_cols  # the slot a phone run fills
+        speed_seed = ["GPU ms bs=1 (seed)"] if section != "semantic_segmentation" else ["Speed ms (seed)"]
+        if has_sd855:
+            speed_seed.append("SD855 ms (seed)")
+        metric = rows[0].metric
+        metric_cols = (["Box mmAP (seed)", "Seg mmAP (seed)"] if "/" in metric
+                       else [METRIC_LABEL.get(metric, f"{metric} (seed)")])
+        columns = ["Model", "Storage MB (seed)", *size_cols, *speed_seed, *lat_cols, *metric_cols]
+        notes, body = [], []
+        for r in rows:
+            line = [r.model, _seed(r.storage_mb)]
+            line += [f"{size[r.model][c]:.2f}" if c in size.get(r.model, {}) else NOT_MEASURED for c in size_cols]
+            line.append(_seed(r.gpu_ms) if section != "semantic_segmentation" else SEED_EMPTY)
+            if has_sd855:
+                line.append(_seed(r.sd855_ms))
+            for c in lat_cols:
+                line.append(_latency_cell(lat.get(r.model, {}).get(c), r.model, c, notes))
+            parts = r.metric_value.split("/") if "/" in metric else [r.metric_value]
+            line += [_seed(p) for p in parts] + [SEED_EMPTY] * (len(metric_cols) - len(parts))
+            body.append(line)
+        tables.append(Table(section, title, columns, body, notes))
+    return tables
+
+
+def _latency_cell(rec: dict | None, model: str, col: str, notes: list[str]) -> str:
+    if rec is None:
+        return NOT_MEASURED
+    if rec.get("status") != "ok":
+        notes.append(f"{model} / {col}: failed: {rec.get('reason') or 'no reason recorded'}")
+        return "failed"
+    m = rec.get("measurement") or {}
+    text = fmt_ms(m.get("median_ms"))
+    if (rec.get("flags") or {}).get("noisy"):
+        notes.append(f"{model} / {col}: noisy (cv {m.get('cv', 0):.0%} after a re-measure)")
+        text += " (noisy)"
+    return text
+
+
+def where_measured(records: list[dict]) -> list[str]:
+    """One line per device: what the measured columns ran on."""
+    seen: dict[str, str] = {}
+    for rec in records:
+        if rec.get("status") != "ok":
+            continue
+        info = rec.get("device_info") or {}
+        label = device_label(rec).replace(" ms", "")
+        if label in seen:
+            continue
+        rt = ", ".join(f"{k} {v}" for k, v in sorted((info.get("runtimes") or {}).items()) if v)
+        rev = (info.get("git_revision") or "unknown")[:10] + ("+dirty" if info.get("git_dirty") else "")
+        sim = " SIMULATED: numbers are not from the real phone." if is_simulated(rec) else ""
+        seen[label] = (f"{label}: {info.get('cpu_model', '?')}, {info.get('cores', '?')} cores, governor "
+                       f"{info.get('governor') or 'not readable'}, {info.get('os', '?')}; {rt}; edgekit "
+                       f"{info.get('edgekit', '?')} @ {rev}.{sim}")
+    return list(seen.values())
