@@ -78,6 +78,34 @@ def _artifacts_for(model: str, backends: list[str], precisions: list[str], devic
     return out
 
 
+FORMAT_BACKEND = {fmt: backend for backend, (fmt, _) in BACKEND_ARTIFACT.items()}
+
+
+def load_artifacts(paths: list[str], device) -> list[Artifact]:
+    """Artifacts given by path (`edgekit bench --artifact FILE`): each needs its manifest, and a target
+    this device can run (an ARM .nb on a phone, the x86 .nb on the host)."""
+    from pathlib import Path
+
+    from edge_kit.manifest import manifest_path
+
+    arts = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise EdgekitError(f"artifact {p} does not exist")
+        if not manifest_path(path).is_file():
+            raise EdgekitError(f"{p} has no {manifest_path(path).name} beside it; make it with `edgekit convert`")
+        art = Artifact.load(path)
+        backend = FORMAT_BACKEND.get(art.format)
+        if backend is None:
+            raise EdgekitError(f"{p}: no backend runs {art.format} artifacts")
+        want = device.artifact_target(backend)
+        if art.target != want:
+            raise EdgekitError(f"{p} is a {art.target} {art.format} artifact; {device.name} runs {want} ones")
+        arts.append(art)
+    return arts
+
+
 def _applicable(device, backend: str, precision: str, threads: int) -> bool:
     """Whether the cell exists on this device (e.g. no fp16 Paddle Inference); devices may not say."""
     supports = getattr(device, "supports", None)
@@ -104,8 +132,10 @@ def _validate(models, device, backends, threads, precisions, warmup, repeats, mi
 def run_bench(models: list[str], device, backends: Optional[list[str]] = None, threads=(1,),
               precisions=("fp32",), warmup: int = 10, repeats: Optional[int] = 50,
               min_secs: Optional[float] = None, force: bool = False, results_dir=DEFAULT_DIR,
-              progress: bool = True, cv_threshold: float = CV_THRESHOLD) -> BenchSummary:
-    """Measure every cell not already in the store (all of them with force) and append the records."""
+              progress: bool = True, cv_threshold: float = CV_THRESHOLD,
+              artifacts: tuple[Artifact, ...] = ()) -> BenchSummary:
+    """Measure every cell not already in the store (all of them with force) and append the records.
+    `artifacts` (from load_artifacts) are measured as given, at each thread count, without converting."""
     backends = list(backends or device.backends())
     _validate(models, device, backends, threads, precisions, warmup, repeats, min_secs)
     store = ResultStore(results_dir)
@@ -130,6 +160,19 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
                         cells.append(c)
         if cells:
             plan.append((model, cells))
+    given = {}
+    for art in artifacts:
+        cells = []
+        for t in threads:
+            c = Cell(art.model, FORMAT_BACKEND[art.format], art.precision, int(t), device.name, warmup=warmup,
+                     repeats=repeats or 0, min_secs=float(min_secs or 0.0))
+            if c.key() in done:
+                summary.skipped_done.append(c.key())
+            else:
+                cells.append(c)
+                given[(c.key())] = art
+        if cells:
+            plan.append((art.model, cells))
     bar = Progress(sum(len(c) for _, c in plan), enabled=progress)
 
     def record(cell: Cell, *, measurement: Optional[Measurement] = None, artifact: Optional[Artifact] = None,
@@ -154,8 +197,11 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
             cells = [c for c in cells if c.backend in available]
             if not cells:
                 continue
-            arts = _artifacts_for(model, sorted({c.backend for c in cells}), sorted({c.precision for c in cells}),
-                                  device)
+            if cells[0].key() in given:
+                arts = {(c.backend, c.precision): given[c.key()] for c in cells}
+            else:
+                arts = _artifacts_for(model, sorted({c.backend for c in cells}),
+                                      sorted({c.precision for c in cells}), device)
             runnable = []
             for c in cells:
                 art = arts.get((c.backend, c.precision), "no artifact")

@@ -33,6 +33,10 @@ def default_models() -> list[str]:
     return [s.name for s in all_models() if s.task == "classification" and s.seed.lightweight and s.implemented]
 
 
+def default_threads(device) -> str:
+    return "1,2" if device.name == "host" else "1,4"
+
+
 def open_device(name: str, serial: str | None = None, tool_dir: str | None = None, mkldnn: bool = False):
     if name not in DEVICES:
         raise EdgekitError(f"unknown device {name!r}; choose from {', '.join(DEVICES)}")
@@ -58,16 +62,19 @@ def open_device(name: str, serial: str | None = None, tool_dir: str | None = Non
 
 
 def run(args) -> int:
-    from edge_kit.bench.harness import run_bench
+    from edge_kit.bench.harness import load_artifacts, run_bench
 
-    models = args.models or default_models()
+    models = args.models or ([] if args.artifact else default_models())
     device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn)
     try:
+        artifacts = load_artifacts(args.artifact or [], device)
         repeats = None if args.min_secs else args.repeats
-        summary = run_bench(models, device, backends=_csv(args.backend) or None, threads=_threads(args.threads),
+        summary = run_bench(models, device, backends=_csv(args.backend) or None,
+                            threads=_threads(args.threads or default_threads(device)),
                             precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup, repeats=repeats,
                             min_secs=args.min_secs, force=args.force, results_dir=args.results_dir,
-                            progress=not args.quiet)
+                            progress=not args.quiet, artifacts=tuple(artifacts))
+        models = models + [a.model for a in artifacts if a.model not in models]
     finally:
         device.close()
     print(summary.text(), file=sys.stderr)
@@ -82,12 +89,15 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("models", nargs="*", metavar="MODELS",
                    help="seed model names (default: the lightweight classification models)")
+    p.add_argument("--artifact", action="append", metavar="FILE",
+                   help="benchmark this converted file (.nb/.tflite/.onnx with its manifest) as it is; repeatable")
     p.add_argument("--device", default="host", help=f"one of {', '.join(DEVICES)} (default host)")
     p.add_argument("--serial", help="adb serial of the phone")
     p.add_argument("--tool-dir", help="directory with benchmark_model / benchmark_bin for the phone")
     p.add_argument("--backend", help="comma-separated: paddlelite,tflite,onnxruntime,paddle (default: all "
                                      "available on the device)")
-    p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    p.add_argument("--threads", help="comma-separated thread counts (default: host 1,2; phone 1,4: one thread on "
+                   "the prime core and four on the big cores, as published SD855 tables are taken)")
     p.add_argument("--precision", default="fp32", help="comma-separated: fp32,fp16,int8 (default fp32)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs per cell (default 10)")
     group = p.add_mutually_exclusive_group()

@@ -143,7 +143,13 @@ def _latency_cell(rec: dict | None, model: str, col: str, notes: list[str]) -> s
         notes.append(f"{model} / {col}: failed: {rec.get('reason') or 'no reason recorded'}")
         return "failed"
     m = rec.get("measurement") or {}
-    text = fmt_ms(m.get("median_ms"))
+    if m.get("median_ms") is not None:
+        text = fmt_ms(m["median_ms"])
+    elif m.get("mean_ms") is not None:
+        # On-device tools (benchmark_bin, benchmark_model) report an average, not a median; say which.
+        text = fmt_ms(m["mean_ms"]) + " (avg)"
+    else:
+        text = NOT_MEASURED
     if (rec.get("flags") or {}).get("noisy"):
         notes.append(f"{model} / {col}: noisy (cv {m.get('cv', 0):.0%} after a re-measure)")
         text += " (noisy)"
@@ -159,6 +165,13 @@ def where_measured(records: list[dict]) -> list[str]:
         info = rec.get("device_info") or {}
         label = device_label(rec).replace(" ms", "")
         if label in seen:
+            continue
+        if "platform" in info:  # a phone (or the simulator): what adb read off it
+            clusters = " + ".join(f"{len(c['cpus'])}x {c['max_khz'] / 1e6:.2f} GHz" for c in info.get("clusters", []))
+            tools = ", ".join(sorted(info.get("tools", {})))
+            sim = " SIMULATED: the host ran the model; numbers are not from a real phone." if is_simulated(rec) else ""
+            seen[label] = (f"{label}: {info.get('model', '?')} ({info.get('platform')}, {info.get('abi')}, SDK "
+                           f"{info.get('sdk')}), cores {clusters}; tools {tools}.{sim}")
             continue
         rt = ", ".join(f"{k} {v}" for k, v in sorted((info.get("runtimes") or {}).items()) if v)
         rev = (info.get("git_revision") or "unknown")[:10] + ("+dirty" if info.get("git_dirty") else "")
