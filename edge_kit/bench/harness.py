@@ -226,10 +226,11 @@ def _measure_one_by_one(device, runnable, record, cv_threshold: float) -> None:
             m = device.measure(cell, art)
             flags = {"interleaved": False}
             if m.cv is not None and m.cv > cv_threshold:
-                first_cv = m.cv
+                first = m
                 time.sleep(1.0)  # let a phone's clocks settle before the second try
                 m = device.measure(cell, art)
-                flags.update(remeasured=True, first_cv=first_cv, noisy=bool(m.cv and m.cv > cv_threshold))
+                flags.update(remeasured=True, first_cv=first.cv, noisy=bool(m.cv and m.cv > cv_threshold),
+                             first_attempts=first.extra.get("attempts", 1))
         except EdgekitError as err:
             record(cell, artifact=art, reason=str(err))
             continue

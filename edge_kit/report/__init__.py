@@ -61,4 +61,4 @@ def device_table_markdown(results_dir, device: str | None = None, models: list[s
 
     records = [r for r in load_records(results_dir) if device is None or r.get("device") == device]
     wanted = {r.task for r in seed_rows() if models is None or r.model in models}
-    return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted)
+    return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted or t.section == "other")

@@ -94,8 +94,11 @@ def build_tables(records: list[dict]) -> list[Table]:
     lat: dict[str, dict[str, dict]] = {}      # model -> column -> record
     size: dict[str, dict[str, float]] = {}    # model -> storage column -> MB
     order: dict[str, tuple] = {}              # column -> sort key
+    others: dict[str, dict[str, dict]] = {}   # models not in the seed tables (a user's own artifacts)
     for rec in records:
         if rec.get("model") not in seed_models:
+            others.setdefault(str(rec.get("model")), {})[latency_column(rec)] = rec
+            order[latency_column(rec)] = _column_order(rec)
             continue
         lat.setdefault(rec["model"], {})[latency_column(rec)] = rec
         order[latency_column(rec)] = _column_order(rec)
@@ -133,6 +136,11 @@ def build_tables(records: list[dict]) -> list[Table]:
             line += [_seed(p) for p in parts] + [SEED_EMPTY] * (len(metric_cols) - len(parts))
             body.append(line)
         tables.append(Table(section, title, columns, body, notes))
+    if others:
+        cols = sorted({c for cells in others.values() for c in cells}, key=order.__getitem__)
+        notes: list[str] = []
+        body = [[m] + [_latency_cell(cells.get(c), m, c, notes) for c in cols] for m, cells in sorted(others.items())]
+        tables.append(Table("other", "Other models (not in the seed tables)", ["Model"] + cols, body, notes))
     return tables
 
 
