@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from edge_kit.errors import OutputDirError
@@ -21,7 +22,22 @@ def cache_root() -> Path:
     return Path(root) / "artifacts"
 
 
+@lru_cache(maxsize=1)
+def conversion_code_hash() -> str:
+    """What the conversion code is: a fix in a converter, a compat pass or a parity rule must not be
+    answered from a cache filled by the old code."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "converters").glob("*.py")) + sorted((root / "edge_kit" / "postprocess").glob("*.py"))
+    files += [root / "edge_kit" / n for n in ("parity.py", "graphs.py", "convert.py", "infer.py", "sources.py")]
+    h = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def entry_key(**parts) -> str:
+    parts["code"] = conversion_code_hash()
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

@@ -25,6 +25,7 @@ from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_
 from edge_kit import __version__
 from edge_kit.cache import building, entry_dir, entry_key, publish
 from edge_kit.errors import ConversionError, EdgekitError
+from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
 from edge_kit.parity import compare
@@ -47,20 +48,28 @@ def _versions(*names: str) -> dict:
 class _Pipeline:
     def __init__(self, source: Source, log: Log):
         self.src, self.log = source, log
-        self.ref_dir: Optional[Path] = None
+        self.graphs = graphs_for(source.task, source.kind)
+        self.refs: dict[str, Path] = {}
 
     # -- the reference --------------------------------------------------------------------------
-    def reference(self) -> Artifact:
-        key = entry_key(stage="reference", source=self.src.key, tools=_versions("paddlepaddle"), edgekit=__version__)
+    def reference(self, graph: str = "deploy") -> Artifact:
+        key = entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
+                        tools=_versions("paddlepaddle"), edgekit=__version__)
         final = entry_dir("reference", key)
         if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
-            self.log(f"[{self.src.name}] reference: exporting and running the source model")
+            self.log(f"[{self.src.name}] reference ({graph} graph): exporting and running the source model")
             with building("reference", key) as work:
-                self._build_reference(work)
-        self.ref_dir = final
+                self._build_reference(work, graph)
+        self.refs[graph] = final
         return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"))
 
-    def _build_reference(self, work: Path) -> None:
+    def ref_dir(self, fmt: str) -> Path:
+        graph = graph_for_format(fmt, self.graphs)
+        if graph not in self.refs:
+            self.reference(graph)
+        return self.refs[graph]
+
+    def _build_reference(self, work: Path, graph: str) -> None:
         t0 = time.time()
         inputs = self.src.parity_inputs()
         np.savez(work / "parity_inputs.npz", image=inputs)
@@ -78,7 +87,7 @@ class _Pipeline:
         if self.src.kind == "zoo":
             info = run_isolated("converters.paddle_source:child_export_zoo",
                                 {"model": self.src.name, "out_dir": str(work), "weights": self.src.weights,
-                                 "seed": self.src.seed, "build_kwargs": {}},
+                                 "seed": self.src.seed, "build_kwargs": self.graphs[graph]},
                                 model=self.src.name, stage="export", tool="paddle.jit.save", env=LEGACY_ENV)
             (work / "inference.pdmodel").rename(prog)
             (work / "inference.pdiparams").rename(params)
@@ -95,20 +104,24 @@ class _Pipeline:
         manifest = self._manifest("paddle", "cpu", "fp32", prog, ins, outs, {"paddlepaddle": version("paddlepaddle")},
                                   time.time() - t0)
         manifest["parity"] = {"status": "reference", "reason": "this program is the reference"}
+        manifest["graph"] = graph
+        manifest["postprocess"] = postprocess_description(self.src.task, graph)
         manifest["status"] = "ok"
         manifest["weights"] = info.get("weights", self.src.describe.get("weights"))
         Artifact(prog, manifest).save()
 
-    def ref_outputs(self):
-        return load_outputs(str(self.ref_dir / "reference_outputs.npz"))
+    def ref_outputs(self, fmt: str):
+        return load_outputs(str(self.ref_dir(fmt) / "reference_outputs.npz"))
 
-    def ref_inputs(self) -> np.ndarray:
-        return np.load(self.ref_dir / "parity_inputs.npz")["image"]
+    def ref_inputs(self, fmt: str) -> np.ndarray:
+        return np.load(self.ref_dir(fmt) / "parity_inputs.npz")["image"]
 
     # -- manifests and parity -------------------------------------------------------------------
     def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> dict:
+        graph = graph_for_format(fmt, self.graphs)
         return {"schema": SCHEMA, "model": self.src.name, "task": self.src.task, "format": fmt, "target": target,
-                "precision": precision, "file": path.name, "bytes": path.stat().st_size,
+                "precision": precision, "graph": graph,
+                "postprocess": postprocess_description(self.src.task, graph), "file": path.name, "bytes": path.stat().st_size,
                 "sha256": sha256_file(path), "inputs": inputs, "outputs": outputs,
                 "preprocess": self.src.preprocess.as_dict(), "source": self.src.describe,
                 "tools": {"edgekit": __version__, **tools}, "seconds": round(seconds, 2),
@@ -116,7 +129,8 @@ class _Pipeline:
 
     def _verify(self, manifest: dict, path: Path) -> None:
         try:
-            got = run_artifact(manifest["format"], manifest["target"], path, [self.ref_inputs()])
+            fmt = manifest["format"]
+            got = run_artifact(fmt, manifest["target"], path, [self.ref_inputs(fmt)])
         except CannotRunHere as exc:
             manifest["parity"] = {"status": "not_run", "reason": str(exc)}
             manifest["status"] = "ok"
@@ -125,7 +139,8 @@ class _Pipeline:
             manifest["parity"] = {"status": "failed", "reason": f"runtime error: {type(exc).__name__}: {exc}"}
             manifest["status"] = "failed"
             return
-        result = compare(self.src.task, manifest["precision"], self.ref_outputs(), got)
+        result = compare(self.src.task, manifest["precision"], self.ref_outputs(fmt), got, graph=manifest["graph"],
+                         input_hw=tuple(self.src.input_shape[2:]))
         result["reference"] = "Paddle Inference on the source program" if self.src.kind != "onnx" else \
             "onnxruntime on the source ONNX"
         result["images"] = f"{len(got)} natural-looking images (edge_kit.images, seed 42)"
@@ -135,23 +150,24 @@ class _Pipeline:
     # -- stages ---------------------------------------------------------------------------------
     def lite(self, target: str, precision: str) -> Artifact:
         name = f"{self.src.name}.{target}.{precision}.nb"
-        key = entry_key(stage="paddlelite", ref=self.ref_dir.name, target=target, precision=precision,
+        ref = self.ref_dir("paddlelite")
+        key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
                         tools=_versions("paddlelite"), compat=paddle_lite.__name__ and 1)
         final = entry_dir("paddlelite", key) / name
         if not manifest_path(final).exists():
             self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
             with building("paddlelite", key) as work:
                 t0 = time.time()
-                program, changes = make_lite_compatible((self.ref_dir / "reference.pdmodel").read_bytes())
+                program, changes = make_lite_compatible((ref / "reference.pdmodel").read_bytes())
                 (work / "program.pdmodel").write_bytes(program)
-                shutil.copy2(self.ref_dir / "reference.pdiparams", work / "program.pdiparams")
+                shutil.copy2(ref / "reference.pdiparams", work / "program.pdiparams")
                 run_isolated("converters.paddle_lite:child_opt",
                              {"program": str(work / "program.pdmodel"), "params": str(work / "program.pdiparams"),
                               "out_stem": str(work / name[:-3]), "target": target, "fp16": precision == "fp16"},
                              model=self.src.name, stage=f"paddlelite {target} {precision}", tool="paddlelite Opt")
                 for f in ("program.pdmodel", "program.pdiparams"):
                     (work / f).unlink()
-                ins, outs, _ = program_io(self.ref_dir / "reference.pdmodel")
+                ins, outs, _ = program_io(ref / "reference.pdmodel")
                 m = self._manifest("paddlelite", target, precision, work / name, ins, outs,
                                    _versions("paddlelite"), time.time() - t0)
                 m["compat_passes"] = changes
@@ -162,18 +178,19 @@ class _Pipeline:
 
     def onnx(self) -> Artifact:
         name = f"{self.src.name}.onnx"
-        key = entry_key(stage="onnx", ref=self.ref_dir.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
+        ref = self.ref_dir("onnx")
+        key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
         final = entry_dir("onnx", key) / name
         if not manifest_path(final).exists():
             self.log(f"[{self.src.name}] onnx: paddle2onnx (opset {onnx_export.OPSET})")
             with building("onnx", key) as work:
                 t0 = time.time()
                 if self.src.kind == "onnx":
-                    shutil.copy2(self.ref_dir / "reference.onnx", work / name)
+                    shutil.copy2(ref / "reference.onnx", work / name)
                 else:
                     run_isolated("converters.onnx_export:child_paddle_to_onnx",
-                                 {"program": str(self.ref_dir / "reference.pdmodel"),
-                                  "params": str(self.ref_dir / "reference.pdiparams"), "out_file": str(work / name)},
+                                 {"program": str(ref / "reference.pdmodel"),
+                                  "params": str(ref / "reference.pdiparams"), "out_file": str(work / name)},
                                  model=self.src.name, stage="onnx export", tool="paddle2onnx")
                 ins, outs = onnx_export.onnx_io(work / name)
                 m = self._manifest("onnx", "cpu", "fp32", work / name, ins, outs,

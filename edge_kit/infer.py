@@ -72,7 +72,7 @@ RUNNERS = {"paddlelite": run_paddlelite, "onnx": run_onnx, "tflite": run_tflite}
 
 def run_artifact(fmt: str, target: str, path: Path, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
     if fmt == "paddlelite" and target != "x86":
-        raise CannotRunHere(f"a {target} .nb holds {target.upper()} kernels and cannot run on this x86 machine")
+        raise CannotRunHere(f"this {target} .nb holds {target.upper()} kernels and cannot run on this x86 machine")
     if fmt not in RUNNERS:
         raise CannotRunHere(f"no host runtime for {fmt}")
     return RUNNERS[fmt](Path(path), inputs)

@@ -40,6 +40,12 @@ class Source:
 
     def parity_inputs(self) -> np.ndarray:
         """Fixed natural-looking images, preprocessed as the app would, NCHW float32."""
+        if self.kind == "zoo" and self.task == "detection" and not self.weights:
+            # An untrained detector's scores are only detector-like on the images its objectness prior
+            # was calibrated on; elsewhere they saturate, ties appear and NMS keeps arbitrary boxes.
+            from edge_kit.zoo.build import calibration_inputs
+
+            return calibration_inputs(self.spec)
         _, _, h, w = self.input_shape
         return preprocess(natural_images(PARITY_IMAGES, h, w, seed=42), self.preprocess)
 

@@ -19,7 +19,7 @@ find_py310() {
   return 1
 }
 
-stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then exit 0; fi
 
 py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has wheels for cp38-cp310 only); set EDGEKIT_PYTHON" >&2; exit 1; }
@@ -28,5 +28,8 @@ py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has 
 .venv/bin/python -m pip install -q -r requirements.lock
 .venv/bin/python -m pip install -q --no-deps -e .
 .venv/bin/python -m pip check
+# tflite-support's metadata writers (for `edgekit bundle --app tflite-task`) pin protobuf<4, which
+# TensorFlow 2.21 cannot use: install the wheel alone beside the venv; only a child process imports it.
+.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/extras/tflite_support "tflite-support==0.4.4"
 rm -f .venv/.edgekit-lock-*; touch "$stamp"
 echo "setup: .venv ready ($(.venv/bin/python --version))"

@@ -17,11 +17,24 @@ def _line(art) -> str:
         return f"  {status} {what} {m.get('reason', '')}"
     metrics = parity.get("metrics", {})
     detail = parity.get("status", "")
-    if parity.get("status") in ("passed", "failed") and metrics.get("outputs"):
-        o = metrics["outputs"][0]
-        detail = f"parity {parity['status']}: cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}"
+    if parity.get("status") in ("passed", "failed") and metrics:
+        parts = []
+        if metrics.get("outputs"):
+            o = min(metrics["outputs"], key=lambda o: o["cosine"])
+            parts.append(f"cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}")
         if "top1_agreement" in metrics:
-            detail += f" top1 {metrics['top1_agreement']:.0%} top5 {metrics['top5_agreement']:.0%}"
+            parts.append(f"top1 {metrics['top1_agreement']:.0%} top5 {metrics['top5_agreement']:.0%}")
+        if "pixel_agreement" in metrics:
+            parts.append(f"pixels {metrics['pixel_agreement']:.4%}")
+        if "miou_vs_reference" in metrics:
+            parts.append(f"mIoU {metrics['miou_vs_reference']:.4f}")
+        if "ap50_vs_reference" in metrics:
+            parts.append(f"AP50 {metrics['ap50_vs_reference']:.4f}")
+        if "detections" in metrics:
+            d = metrics["detections"]
+            parts.append(f"boxes {sum(m['matched'] for m in d)}/{sum(m['ref_count'] for m in d)} matched, "
+                         f"min IoU {min(m['min_iou'] for m in d):.3f}")
+        detail = f"parity {parity['status']}: " + " ".join(parts)
         if parity["status"] == "failed":
             detail += f" -- {parity['reason']}"
     elif parity.get("status") == "failed":

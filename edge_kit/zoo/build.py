@@ -66,7 +66,12 @@ def build_model(spec, weights: str | None = None, seed: int = 0, **kwargs):
     else:
         from edge_kit.zoo.init import init_weights
 
-        init_weights(layer, seed, calibration_inputs(spec))
+        calib = calibration_inputs(spec)
+        init_weights(layer, seed, calib)
+        # Task heads may need more than generic init (a detector's sparse objectness prior).
+        after_init = getattr(layer, "after_init", None)
+        if after_init is not None:
+            after_init(calib)
         layer.edgekit_weights = UNTRAINED.format(seed=seed)
     layer.eval()
     return layer

@@ -93,6 +93,10 @@ class YOLOv3(nn.Layer):
         self.heads = nn.LayerList([nn.Conv2D(c, len(m) * (5 + num_classes), 1)
                                    for c, m in zip(self.neck.out_channels, cfg.masks)])
 
+    def after_init(self, calib):
+        """Called by build_model after generic init: see calibrate_objectness."""
+        calibrate_objectness(self, calib)
+
     def forward(self, image):
         feats = self.backbone(image)[-3:]
         raw = [head(f) for head, f in zip(self.heads, self.neck(feats))]

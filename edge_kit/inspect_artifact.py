@@ -1,0 +1,105 @@
+"""What an artifact is: its manifest, whether the file still matches it, its ops, and whether it runs here."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edge_kit.errors import ModelFileError
+from edge_kit.manifest import Artifact, manifest_path, sha256_file
+
+SUFFIX_FORMAT = {".nb": "paddlelite", ".tflite": "tflite", ".onnx": "onnx", ".pdmodel": "paddle"}
+
+
+def op_histogram(path: Path, fmt: str) -> dict[str, int]:
+    if fmt == "tflite":
+        from converters.tflite import tflite_io_and_ops
+
+        return tflite_io_and_ops(path)[2]
+    if fmt == "onnx":
+        from converters.onnx_export import onnx_op_histogram
+
+        return onnx_op_histogram(path)
+    if fmt == "paddlelite":
+        from converters.isolate import run_isolated
+
+        # Lite's reader aborts on a damaged file: read it in a child.
+        return run_isolated("converters.paddle_lite:child_nb_op_histogram", {"nb_path": str(path)},
+                            model=path.name, stage="inspect", tool="paddlelite")
+    if fmt == "paddle":
+        from collections import Counter
+
+        from converters.program_proto import framework_pb2
+
+        desc = framework_pb2().ProgramDesc()
+        desc.ParseFromString(path.read_bytes())
+        return dict(sorted(Counter(op.type for b in desc.blocks for op in b.ops
+                                   if op.type not in ("feed", "fetch")).items()))
+    return {}
+
+
+def runs_here(fmt: str, target: str | None) -> tuple[bool, str]:
+    if fmt == "paddlelite" and target != "x86":
+        return False, (f"no: this {target or 'device'} .nb holds {str(target).upper()} kernels; run it on a phone "
+                       "(edgekit bench --device sd855 --artifact FILE)")
+    if fmt == "tensorrt":
+        return False, "no: a TensorRT engine needs the GPU and TensorRT version it was built for"
+    runtime = {"paddlelite": "Paddle-Lite x86", "tflite": "LiteRT", "onnx": "onnxruntime",
+               "paddle": "Paddle Inference"}.get(fmt, fmt)
+    return True, f"yes: {runtime} on this machine"
+
+
+def inspect(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"{path} does not exist")
+    fmt = SUFFIX_FORMAT.get(p.suffix)
+    info: dict = {"file": str(p), "bytes": p.stat().st_size}
+    manifest = None
+    if manifest_path(p).is_file():
+        manifest = Artifact.load(p).manifest
+        fmt = manifest.get("format", fmt)
+        actual = sha256_file(p)
+        info["sha256_matches_manifest"] = actual == manifest.get("sha256")
+        if not info["sha256_matches_manifest"]:
+            info["warning"] = "the file changed since edgekit converted it: its parity report no longer applies"
+    if fmt is None:
+        raise ModelFileError(f"{path}: not an artifact edgekit knows (.nb, .tflite, .onnx, .pdmodel)")
+    info["manifest"] = manifest
+    try:
+        info["ops"] = op_histogram(p, fmt)
+    except Exception as exc:  # a damaged file: say so rather than crash
+        raise ModelFileError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0][:300]}") from None
+    target = (manifest or {}).get("target") or ("x86" if ".x86." in p.name else None)
+    info["runs_here"] = runs_here(fmt, target)[1]
+    info["format"] = fmt
+    return info
+
+
+def render(info: dict) -> str:
+    m = info.get("manifest") or {}
+    lines = [f"{info['file']}  ({info['bytes'] / 1e6:.2f} MB)"]
+    if m:
+        lines.append(f"  model {m.get('model')} ({m.get('task')}), {m.get('format')} {m.get('target')} "
+                     f"{m.get('precision')}, graph {m.get('graph', '-')}, status {m.get('status')}")
+        parity = m.get("parity", {})
+        lines.append(f"  parity: {parity.get('status')}" + (f" -- {parity['reason']}" if parity.get("reason") else ""))
+        for c in parity.get("checks", []):
+            lines.append(f"    {'ok ' if c['passed'] else 'BAD'} {c['name']} = {c['value']:.6g} ({c['rule']})")
+        lines.append(f"  sha256 {'matches' if info.get('sha256_matches_manifest') else 'DOES NOT MATCH'} the manifest")
+        if info.get("warning"):
+            lines.append(f"  WARNING: {info['warning']}")
+        for io in ("inputs", "outputs"):
+            for t in m.get(io, []):
+                lines.append(f"  {io[:-1]} {t['name']}: {t.get('dtype')} {t.get('shape')} {t.get('layout', '')}".rstrip())
+        if m.get("preprocess"):
+            lines.append(f"  preprocess: {json.dumps(m['preprocess'])}")
+        if m.get("postprocess"):
+            lines.append(f"  postprocess: {json.dumps(m['postprocess'])[:400]}")
+        lines.append(f"  made by: {', '.join(f'{k} {v}' for k, v in sorted(m.get('tools', {}).items()))}")
+        lines.append(f"  weights: {m.get('source', {}).get('weights', '-')}")
+    else:
+        lines.append("  no manifest beside it: not made by edgekit (or the manifest was removed)")
+    ops = info.get("ops", {})
+    lines.append(f"  ops ({sum(ops.values())}): " + ", ".join(f"{k} x{v}" for k, v in ops.items()))
+    lines.append(f"  runs here: {info['runs_here']}")
+    return "\n".join(lines)
