@@ -48,6 +48,23 @@ def run_onnx(path: Path, inputs: list[np.ndarray], threads: int = 1) -> list[lis
     return _per_image(lambda xs: sess.run(None, dict(zip(names, xs))), inputs)
 
 
+def run_onnx_fp16_weights(path: Path, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """The ONNX model with every float initializer rounded to fp16 and back, run in fp32."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    for t in model.graph.initializer:
+        a = numpy_helper.to_array(t)
+        if a.dtype == np.float32:
+            t.CopyFrom(numpy_helper.from_array(a.astype(np.float16).astype(np.float32), t.name))
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    return _per_image(lambda xs: sess.run(None, dict(zip(names, xs))), inputs)
+
+
 def run_tflite(path: Path, inputs: list[np.ndarray], threads: int = 1) -> list[list[np.ndarray]]:
     """Inputs arrive NCHW like the Paddle reference; 4-D inputs are fed NHWC, as the file expects."""
     from ai_edge_litert.interpreter import Interpreter

@@ -35,6 +35,9 @@ def _line(art) -> str:
             parts.append(f"boxes {sum(m['matched'] for m in d)}/{sum(m['ref_count'] for m in d)} matched, "
                          f"min IoU {min(m['min_iou'] for m in d):.3f}")
         detail = f"parity {parity['status']}: " + " ".join(parts)
+        base = parity.get("fp16_weight_baseline")
+        if base:
+            detail += f" (ONNX with fp16-rounded weights: {base['onnx_with_fp16_rounded_weights']:.4f})"
         if parity["status"] == "failed":
             detail += f" -- {parity['reason']}"
     elif parity.get("status") == "failed":

@@ -11,6 +11,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from edge_kit.zoo.mobilenet_v3 import LARGE, ResidualUnit
+
 _ACTS = {
     "relu": nn.ReLU, "relu6": nn.ReLU6, "hardswish": nn.Hardswish,
     "leaky": lambda: nn.LeakyReLU(0.1), None: None,
@@ -35,11 +37,6 @@ class SeparableConvBNReLU(nn.Sequential):
     def __init__(self, cin, cout, k=3, stride=1, dilation=1):
         super().__init__(ConvBNAct(cin, cin, k, stride, groups=cin, act=None, dilation=dilation),
                          ConvBNAct(cin, cout, 1, act="relu"))
-
-
-def make_divisible(v, divisor=8):
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
 
 
 def _dilation_plan(strides, output_stride):
@@ -72,12 +69,24 @@ class InvertedResidual(nn.Layer):
         return x + self.conv(x) if self.shortcut else self.conv(x)
 
 
+class _MultiScaleFeatures(nn.Layer):
+    """A stem and a list of blocks; returns the outputs of the blocks in `out_index`."""
+
+    def forward(self, x):
+        x, feats = self.stem(x), []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.out_index:
+                feats.append(x)
+        return feats
+
+
 # (expansion t, channels c, repeats n, stride s) of MobileNetV2 x1.0.
 _V2_CFG = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
            (6, 320, 1, 1)]
 
 
-class MobileNetV2Features(nn.Layer):
+class MobileNetV2Features(_MultiScaleFeatures):
     """MobileNetV2 x1.0 without its 1280-channel head; returns the stride-4/8/16/32 features
     (24, 32, 96, 320 channels), the last ones dilated when output_stride is 8 or 16."""
 
@@ -96,59 +105,8 @@ class MobileNetV2Features(nn.Layer):
         # Last block of each stage with 24/32/96/320 channels.
         self.out_index = (2, 5, 12, 16)
 
-    def forward(self, x):
-        x, feats = self.stem(x), []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in self.out_index:
-                feats.append(x)
-        return feats
 
-
-class SqueezeExcite(nn.Layer):
-    def __init__(self, channels, reduction=4):
-        super().__init__()
-        self.pool = nn.AdaptiveAvgPool2D(1)
-        self.conv1 = nn.Conv2D(channels, channels // reduction, 1)
-        self.conv2 = nn.Conv2D(channels // reduction, channels, 1)
-
-    def forward(self, x):
-        s = F.relu(self.conv1(self.pool(x)))
-        return x * F.hardsigmoid(self.conv2(s), slope=0.2, offset=0.5)
-
-
-class ResidualUnit(nn.Layer):
-    """MobileNetV3 block: 1x1 expand, kxk depthwise (+SE), linear 1x1 project."""
-
-    def __init__(self, cin, mid, cout, k, stride, use_se, act, dilation=1):
-        super().__init__()
-        self.expand = ConvBNAct(cin, mid, 1, act=act)
-        self.depthwise = ConvBNAct(mid, mid, k, stride, groups=mid, act=act, dilation=dilation)
-        self.se = SqueezeExcite(mid) if use_se else None
-        self.project = ConvBNAct(mid, cout, 1, act=None)
-        self.shortcut = stride == 1 and cin == cout
-
-    def forward(self, x):
-        y = self.depthwise(self.expand(x))
-        if self.se is not None:
-            y = self.se(y)
-        y = self.project(y)
-        return x + y if self.shortcut else y
-
-
-# (kernel, expanded, out, SE, activation, stride) of MobileNetV3-large x1.0.
-_V3_LARGE = [
-    (3, 16, 16, False, "relu", 1), (3, 64, 24, False, "relu", 2), (3, 72, 24, False, "relu", 1),
-    (5, 72, 40, True, "relu", 2), (5, 120, 40, True, "relu", 1), (5, 120, 40, True, "relu", 1),
-    (3, 240, 80, False, "hardswish", 2), (3, 200, 80, False, "hardswish", 1),
-    (3, 184, 80, False, "hardswish", 1), (3, 184, 80, False, "hardswish", 1),
-    (3, 480, 112, True, "hardswish", 1), (3, 672, 112, True, "hardswish", 1),
-    (5, 672, 160, True, "hardswish", 2), (5, 960, 160, True, "hardswish", 1),
-    (5, 960, 160, True, "hardswish", 1),
-]
-
-
-class MobileNetV3LargeFeatures(nn.Layer):
+class MobileNetV3LargeFeatures(_MultiScaleFeatures):
     """MobileNetV3-large x1.0 without the 960/1280 head convs (PaddleSeg out_index 2, 5, 11, 14:
     24, 40, 112, 160 channels at strides 4, 8, 16, 32, or dilated for output_stride 8/16)."""
 
@@ -157,21 +115,13 @@ class MobileNetV3LargeFeatures(nn.Layer):
     def __init__(self, output_stride=None):
         super().__init__()
         self.stem = ConvBNAct(3, 16, 3, 2, act="hardswish")
-        plan = _dilation_plan([c[5] for c in _V3_LARGE], output_stride // 2 if output_stride else None)
+        plan = _dilation_plan([c[5] for c in LARGE], output_stride // 2 if output_stride else None)
         blocks, cin = [], 16
-        for (k, mid, cout, se, act, _), (s, d) in zip(_V3_LARGE, plan):
-            blocks.append(ResidualUnit(cin, make_divisible(mid), make_divisible(cout), k, s, se, act, d))
-            cin = make_divisible(cout)
+        for (k, mid, cout, se, act, _), (s, d) in zip(LARGE, plan):
+            blocks.append(ResidualUnit(cin, mid, cout, k, s, se, act, d))
+            cin = cout
         self.blocks = nn.LayerList(blocks)
         self.out_index = (2, 5, 11, 14)
-
-    def forward(self, x):
-        x, feats = self.stem(x), []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in self.out_index:
-                feats.append(x)
-        return feats
 
 
 class SegmentationOutput(nn.Layer):

@@ -23,11 +23,11 @@ class ConvBN(nn.Layer):
     """Conv2D (no bias: the BN's shift replaces it) -> BatchNorm2D -> optional activation."""
 
     def __init__(self, in_c: int, out_c: int, kernel: int, stride: int = 1, groups: int = 1,
-                 act: str | None = None, padding: int | None = None):
+                 act: str | None = None, padding: int | None = None, dilation: int = 1):
         super().__init__()
         self.conv = nn.Conv2D(in_c, out_c, kernel, stride=stride,
-                              padding=(kernel - 1) // 2 if padding is None else padding,
-                              groups=groups, bias_attr=False)
+                              padding=(kernel - 1) // 2 * dilation if padding is None else padding,
+                              dilation=dilation, groups=groups, bias_attr=False)
         self.bn = nn.BatchNorm2D(out_c)
         self.act = make_act(act)
 

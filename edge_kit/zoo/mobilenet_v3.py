@@ -42,13 +42,14 @@ LAST_CONV = 1280
 
 
 class ResidualUnit(nn.Layer):
-    """1x1 expand -> kxk depthwise -> optional SE -> 1x1 linear projection (+ identity)."""
+    """1x1 expand -> kxk depthwise -> optional SE -> 1x1 linear projection (+ identity).
+    `dilation` serves the segmentation backbones (DeepLab's output stride)."""
 
-    def __init__(self, in_c, mid_c, out_c, kernel, stride, use_se, act):
+    def __init__(self, in_c, mid_c, out_c, kernel, stride, use_se, act, dilation=1):
         super().__init__()
         self.use_shortcut = stride == 1 and in_c == out_c
         self.expand_conv = ConvBN(in_c, mid_c, 1, act=act)
-        self.bottleneck_conv = ConvBN(mid_c, mid_c, kernel, stride=stride, groups=mid_c, act=act)
+        self.bottleneck_conv = ConvBN(mid_c, mid_c, kernel, stride=stride, groups=mid_c, act=act, dilation=dilation)
         self.mid_se = SEModule(mid_c) if use_se else None
         self.linear_conv = ConvBN(mid_c, out_c, 1)
 
