@@ -23,14 +23,51 @@ def write_calibration_file(workdir: Path) -> Path:
     return path
 
 
+def hardsigmoid_as_relu6(model) -> int:
+    """HardSigmoid(x; a, b) = clip(a*x + b, 0, 1) = Clip(6a*x + 6b, 0, 6) / 6, the form Keras's MobileNetV3
+    uses. onnx2tf turns HardSigmoid into RELU_0_TO_1, which LiteRT's XNNPACK delegate does not take: each
+    SE block then splits the delegated graph (MobileNetV3_small: 10 partitions). In this form the TFLite
+    converter folds the scale and shift into the preceding conv, fuses RELU6 as its activation and
+    leaves one MUL, all delegated. Same function up to float rounding; parity checks it."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    nodes, changed = [], 0
+    for node in model.graph.node:
+        if node.op_type != "HardSigmoid":
+            nodes.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        a, b = attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
+        tag = f"{node.output[0]}__hs{changed}"
+        consts = {f"{tag}_scale": 6 * a, f"{tag}_shift": 6 * b, f"{tag}_zero": 0.0, f"{tag}_six": 6.0,
+                  f"{tag}_sixth": 1.0 / 6.0}
+        model.graph.initializer.extend(numpy_helper.from_array(np.array(v, np.float32), k) for k, v in consts.items())
+        nodes += [helper.make_node("Mul", [node.input[0], f"{tag}_scale"], [f"{tag}_m"]),
+                  helper.make_node("Add", [f"{tag}_m", f"{tag}_shift"], [f"{tag}_a"]),
+                  helper.make_node("Clip", [f"{tag}_a", f"{tag}_zero", f"{tag}_six"], [f"{tag}_c"]),
+                  helper.make_node("Mul", [f"{tag}_c", f"{tag}_sixth"], [node.output[0]])]
+        changed += 1
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return changed
+
+
 def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: str) -> dict:
+    import onnx
     import onnx2tf
 
     work = Path(workdir)
     write_calibration_file(work)
+    # The TFLite-specific rewrite goes into a copy: the ONNX artifact stays as paddle2onnx made it.
+    model = onnx.load(onnx_file)
+    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
+    source = work / Path(onnx_file).name
+    onnx.save(model, str(source))
     saved = work / "saved_model"
-    onnx2tf.convert(input_onnx_file_path=onnx_file, output_folder_path=str(saved), non_verbose=True,
+    onnx2tf.convert(input_onnx_file_path=str(source), output_folder_path=str(saved), non_verbose=True,
                     copy_onnx_input_output_names_to_tflite=True)
+    source.unlink()
     stem = Path(onnx_file).stem
     produced = {"fp32": saved / f"{stem}_float32.tflite", "fp16": saved / f"{stem}_float16.tflite"}
     for precision, dest in (("fp32", out_fp32), ("fp16", out_fp16)):
@@ -38,7 +75,7 @@ def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: 
             raise RuntimeError(f"onnx2tf produced no {produced[precision].name}")
         shutil.move(str(produced[precision]), dest)
     shutil.rmtree(saved, ignore_errors=True)
-    return {"onnx2tf": onnx2tf.__version__}
+    return {"onnx2tf": onnx2tf.__version__, "passes": {k: v for k, v in passes.items() if v}}
 
 
 def tflite_io_and_ops(path: Path) -> tuple[list[dict], list[dict], dict[str, int]]:

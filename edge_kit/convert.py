@@ -208,7 +208,7 @@ class _Pipeline:
             self.log(f"[{self.src.name}] tflite: onnx2tf (fp32 + fp16)")
             with building("tflite", key) as work:
                 t0 = time.time()
-                run_isolated("converters.tflite:child_onnx_to_tflite",
+                made = run_isolated("converters.tflite:child_onnx_to_tflite",
                              {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
                               "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
                              model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
@@ -218,6 +218,7 @@ class _Pipeline:
                     m = self._manifest("tflite", "cpu", precision, work / n, ins, outs,
                                        _versions("onnx2tf", "tensorflow", "ai-edge-litert"), time.time() - t0)
                     m["ops"] = ops
+                    m["onnx_passes"] = made.get("passes", {})
                     m["weights_precision"] = precision
                     self._verify(m, work / n)
                     if precision == "fp16":
