@@ -74,6 +74,15 @@ def test_user_paddle_model_converts_and_verifies(tiny_paddle_model, tmp_path):
     assert m["preprocess"]["resize_short"] == 72 and m["task"] == "classification"
     assert m["parity"]["metrics"]["top1_agreement"] == 1.0
     assert "TRANSPOSE" not in m["ops"] and m["ops"].get("HARD_SWISH") == 1
+    # Hard-sigmoid is rewritten so XNNPACK takes the whole graph: no RELU_0_TO_1, one delegate partition.
+    assert m["onnx_passes"] == {"hardsigmoid_as_relu6": 1} and "RELU_0_TO_1" not in m["ops"]
+    from collections import Counter
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(tfl.path))
+    interp.allocate_tensors()
+    assert Counter(op["op_name"] for op in interp._get_ops_details())["DELEGATE"] == 1
     assert {"onnx2tf", "tensorflow", "ai-edge-litert", "edgekit"} <= set(m["tools"])
 
 
