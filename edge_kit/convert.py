@@ -152,7 +152,7 @@ class _Pipeline:
         name = f"{self.src.name}.{target}.{precision}.nb"
         ref = self.ref_dir("paddlelite")
         key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
-                        tools=_versions("paddlelite"), compat=paddle_lite.__name__ and 1)
+                        tools=_versions("paddlelite"))
         final = entry_dir("paddlelite", key) / name
         if not manifest_path(final).exists():
             self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
