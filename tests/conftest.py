@@ -80,3 +80,31 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subpro
     """Run `edgekit` as a user would, in a child process."""
     return subprocess.run([sys.executable, "-m", "edge_kit.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, cwd=ROOT)
+
+
+TINY_TFLITE = textwrap.dedent('''
+    import sys
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
+    def two_layer(x):
+        w1 = tf.constant([[0.5, -0.25, 1.0, 0.1]] * 8)
+        w2 = tf.constant([[1.0], [-1.0], [0.5], [0.2]])
+        return tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([two_layer.get_concrete_function()], two_layer)
+    open(sys.argv[1], "wb").write(conv.convert())
+''')
+
+
+def make_tiny_tflite(path: Path) -> Path:
+    """A two-layer [1,8] -> [1,1] TFLite file, made in a child process: TensorFlow and Paddle loaded
+    into one process abort it (seen when the whole suite ran in one pytest process)."""
+    script = path.with_name(path.name + ".make.py")
+    script.write_text(TINY_TFLITE)
+    proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True)
+    if proc.returncode or not path.exists():
+        raise RuntimeError(f"making {path.name} failed: {proc.stderr[-1500:]}")
+    script.unlink()
+    return path
+

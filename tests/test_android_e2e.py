@@ -13,6 +13,7 @@ from android_runner.thermal import CoolDown  # noqa: E402
 from android_runner.tools import ToolError  # noqa: E402
 from android_runner.transport import DeviceAuthError, DeviceUnreachableError  # noqa: E402
 from edge_kit.bench.cell import Cell  # noqa: E402
+from conftest import make_tiny_tflite  # noqa: E402
 from edge_kit.manifest import Artifact  # noqa: E402
 
 INJECT = "m; touch pwned $(reboot) `touch pwned2`.tflite"   # a host file name cannot hold '/'
@@ -138,17 +139,7 @@ def test_shell_arguments_stay_literal_on_device(sim, env):
 # ---------------------------------------------------------------- runs a real model through the stand-in
 @pytest.fixture(scope="module")
 def tiny_tflite(tmp_path_factory):
-    tf = pytest.importorskip("tensorflow")
-    w1 = tf.constant([[0.5, -0.25, 1.0, 0.1]] * 8)
-    w2 = tf.constant([[1.0], [-1.0], [0.5], [0.2]])
-
-    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
-    def two_layer(x):
-        return tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)
-
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([two_layer.get_concrete_function()], two_layer)
-    path = tmp_path_factory.mktemp("m") / INJECT
-    path.write_bytes(conv.convert())
+    path = make_tiny_tflite(tmp_path_factory.mktemp("m") / INJECT)
     return Artifact(path, {"model": "tiny", "format": "tflite", "target": "cpu", "precision": "fp32",
                            "status": "ok", "inputs": [{"name": "x", "shape": [1, 8], "dtype": "float32"}]})
 

@@ -12,6 +12,7 @@ from adb_shell.auth.keygen import keygen
 from adb_shell.auth.sign_pythonrsa import PythonRSASigner
 
 from android_runner.simulator import DeviceSimulator
+from conftest import make_tiny_tflite
 from android_runner.simulator.shell import ShellSyntaxError, parse
 
 FAKE_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 57   # enough of an arm64 ELF header for the stand-in check
@@ -135,16 +136,7 @@ def test_dotdot_cannot_escape_root(sim, signer, tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_tflite(tmp_path_factory):
-    import tensorflow as tf
-
-    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
-    def f(x):
-        return tf.nn.relu(tf.matmul(x, tf.ones([8, 4])) + 1.0)
-
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()])
-    path = tmp_path_factory.mktemp("m") / "tiny.tflite"
-    path.write_bytes(conv.convert())
-    return path
+    return make_tiny_tflite(tmp_path_factory.mktemp("m") / "tiny.tflite")
 
 
 def _push_tool(dev, tmp_path, name):
