@@ -129,9 +129,12 @@ def test_detector_end_to_end(tmp_path):
     tfl = Artifact.load(out / "YOLOv3-MobileNetV1.fp32.tflite").manifest
     assert tfl["graph"] == "raw" and len(tfl["outputs"]) == 3
     assert tfl["parity"]["metrics"]["ap50_vs_reference"] == 1.0
-    # fp16 weights: the verdict follows the task gate, and the converter itself must be faithful.
+    # fp16 weights: the verdict follows the task gate; the artifact loses no more than the same model
+    # with fp16-rounded weights does in onnxruntime (the conversion is not what costs accuracy).
     fp16 = Artifact.load(out / "YOLOv3-MobileNetV1.fp16.tflite").manifest
     base = fp16["parity"]["fp16_weight_baseline"]
-    assert base["metric"] == "miou_vs_reference" and base["artifact"] == fp16["parity"]["metrics"]["miou_vs_reference"]
+    assert base["metric"] == "ap50_vs_reference"
+    assert base["artifact"] == fp16["parity"]["metrics"]["ap50_vs_reference"]
+    assert abs(base["artifact"] - base["onnx_with_fp16_rounded_weights"]) < 0.15
     assert (fp16["status"] == "ok") == (fp16["parity"]["metrics"]["ap50_vs_reference"] >= 0.9)
     assert (r.returncode == 0) == (fp16["status"] == "ok")
