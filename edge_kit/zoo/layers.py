@@ -5,7 +5,6 @@ batch_norm, relu / relu6 / hardswish / hardsigmoid, pool2d, elementwise add/mul,
 """
 from __future__ import annotations
 
-import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
