@@ -227,3 +227,17 @@ def test_thermal_rises_under_load_and_falls_after():
     th.set_busy(False)
     threading.Event().wait(0.3)
     assert IDLE_MILLIC <= temp() < hot
+
+
+def test_builtin_errors_are_toybox_style_and_do_not_stop_other_paths(sim, signer):
+    # adb's shell v1 merges stderr into the output; the exit code comes from `echo $?`.
+    dev = connect(sim, signer)
+    t = "/data/local/tmp"
+    assert dev.shell(f"mkdir {t}/d; mkdir {t}/d; echo $?") == f"mkdir: '{t}/d': File exists\n1\n"
+    assert dev.shell(f"echo x > {t}/f; cat {t}/nope {t}/f; echo $?") == \
+        f"cat: {t}/nope: No such file or directory\nx\n1\n"
+    assert dev.shell(f"cat {t}/d") == f"cat: {t}/d: Is a directory\n"
+    assert dev.shell(f"chmod 755 {t}/nope {t}/f; echo $?; stat -c %a {t}/f") == \
+        f"chmod: {t}/nope: No such file or directory\n1\n755\n"
+    assert dev.shell(f"chmod 7z5 {t}/f; echo $?") == "chmod: bad mode '7z5'\n1\n"
+    assert dev.shell("touch /system/x; echo $?").startswith("touch: '/system/x': ")

@@ -9,6 +9,26 @@ import time
 from .filesystem import FsError, normalize
 
 SLEEP_CAP_S = 3.0   # a simulated `sleep` (cool-downs) never blocks a test for long
+NO_SUCH = "No such file or directory"
+
+
+def _per_path(io, cmd: str, paths, action, quoted: bool = False) -> int:
+    """Run action(path) for each path; a failure prints toybox's "cmd: path: reason" and sets rc 1
+    but does not stop the others, as on the device. toybox quotes the path for some commands."""
+    rc = 0
+    for a in paths:
+        try:
+            action(a)
+        except FileNotFoundError:
+            reason = NO_SUCH
+        except FsError as e:
+            reason = str(e)
+        else:
+            continue
+        shown = f"'{a}'" if quoted else a
+        io.err(f"{cmd}: {shown}: {reason}\n")
+        rc = 1
+    return rc
 
 
 def _getprop(sh, args, io):
@@ -21,18 +41,12 @@ def _getprop(sh, args, io):
 
 
 def _cat(sh, args, io):
-    rc = 0
-    for a in args:
-        try:
-            host = sh.host(a)
-            if host.is_dir():
-                raise FsError("Is a directory")
-            io.out_bytes(host.read_bytes())
-        except FileNotFoundError:
-            io.err(f"cat: {a}: No such file or directory\n"); rc = 1
-        except FsError as e:
-            io.err(f"cat: {a}: {e}\n"); rc = 1
-    return rc
+    def one(a):
+        host = sh.host(a)
+        if host.is_dir():
+            raise FsError("Is a directory")
+        io.out_bytes(host.read_bytes())
+    return _per_path(io, "cat", args, one)
 
 
 def _ls(sh, args, io):
@@ -42,7 +56,7 @@ def _ls(sh, args, io):
     for a in paths:
         host = sh.host(a)
         if not os.path.lexists(host):
-            io.err(f"ls: {a}: No such file or directory\n"); rc = 1
+            io.err(f"ls: {a}: {NO_SUCH}\n"); rc = 1
             continue
         names = sorted(os.listdir(host)) if host.is_dir() else [a]
         for n in names:
@@ -58,40 +72,28 @@ def _ls(sh, args, io):
 
 def _mkdir(sh, args, io):
     parents = "-p" in args
-    rc = 0
-    for a in (x for x in args if not x.startswith("-")):
-        try:
-            host = sh.device.fs.check_writable(a, sh.cwd)
-            if host.exists() and not parents:
-                raise FsError("File exists")
-            host.mkdir(parents=parents, exist_ok=parents)
-        except FileNotFoundError:
-            io.err(f"mkdir: '{a}': No such file or directory\n"); rc = 1
-        except FsError as e:
-            io.err(f"mkdir: '{a}': {e}\n"); rc = 1
-    return rc
+
+    def one(a):
+        host = sh.device.fs.check_writable(a, sh.cwd)
+        if host.exists() and not parents:
+            raise FsError("File exists")
+        host.mkdir(parents=parents, exist_ok=parents)
+    return _per_path(io, "mkdir", [x for x in args if not x.startswith("-")], one, quoted=True)
 
 
 def _chmod(sh, args, io):
     if len(args) < 2:
         io.err("chmod: Need 2 arguments\n"); return 1
-    mode_txt, rc = args[0], 0
-    for a in args[1:]:
-        try:
-            host = sh.device.fs.check_writable(a, sh.cwd)
-            cur = host.stat().st_mode & 0o777
-            if mode_txt.isdigit():
-                new = int(mode_txt, 8)
-            elif mode_txt in ("+x", "a+x", "u+x"):
-                new = cur | (0o111 if mode_txt != "u+x" else 0o100)
-            else:
-                io.err(f"chmod: bad mode '{mode_txt}'\n"); return 1
-            os.chmod(host, new)
-        except FileNotFoundError:
-            io.err(f"chmod: {a}: No such file or directory\n"); rc = 1
-        except FsError as e:
-            io.err(f"chmod: {a}: {e}\n"); rc = 1
-    return rc
+    mode_txt = args[0]
+    if not (mode_txt.isdigit() or mode_txt in ("+x", "a+x", "u+x")):
+        io.err(f"chmod: bad mode '{mode_txt}'\n"); return 1
+
+    def one(a):
+        host = sh.device.fs.check_writable(a, sh.cwd)
+        cur = host.stat().st_mode & 0o777
+        new = int(mode_txt, 8) if mode_txt.isdigit() else cur | (0o100 if mode_txt == "u+x" else 0o111)
+        os.chmod(host, new)
+    return _per_path(io, "chmod", args[1:], one)
 
 
 def _rm(sh, args, io):
@@ -101,20 +103,13 @@ def _rm(sh, args, io):
         try:
             sh.device.fs.remove(normalize(a, sh.cwd), recursive="r" in flags or "R" in flags)
         except FsError as e:
-            if not ("f" in flags and str(e) == "No such file or directory"):
+            if not ("f" in flags and str(e) == NO_SUCH):
                 io.err(f"rm: {a}: {e}\n"); rc = 1
     return rc
 
 
 def _touch(sh, args, io):
-    rc = 0
-    for a in args:
-        try:
-            host = sh.device.fs.check_writable(a, sh.cwd)
-            host.touch()
-        except (FsError, FileNotFoundError) as e:
-            io.err(f"touch: '{a}': {e if isinstance(e, FsError) else 'No such file or directory'}\n"); rc = 1
-    return rc
+    return _per_path(io, "touch", args, lambda a: sh.device.fs.check_writable(a, sh.cwd).touch(), quoted=True)
 
 
 def _echo(sh, args, io):
@@ -159,7 +154,7 @@ def _sha256sum(sh, args, io):
     for a in args:
         host = sh.host(a)
         if not host.is_file():
-            io.err(f"sha256sum: {a}: No such file or directory\n"); rc = 1
+            io.err(f"sha256sum: {a}: {NO_SUCH}\n"); rc = 1
             continue
         h = hashlib.sha256()
         with open(host, "rb") as f:
@@ -176,7 +171,7 @@ def _stat(sh, args, io):
     for a in args[2:]:
         host = sh.host(a)
         if not os.path.lexists(host):
-            io.err(f"stat: '{a}': No such file or directory\n"); rc = 1
+            io.err(f"stat: '{a}': {NO_SUCH}\n"); rc = 1
             continue
         s = host.stat()
         out = (fmt.replace("%s", str(s.st_size)).replace("%Y", str(int(s.st_mtime)))
