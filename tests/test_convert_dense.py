@@ -113,6 +113,7 @@ def test_segmenter_end_to_end(tmp_path):
     assert fp16["parity"]["metrics"]["miou_vs_reference"] >= 0.9
     base = fp16["parity"]["fp16_weight_baseline"]
     assert base["metric"] == "miou_vs_reference" and base["artifact"] == fp16["parity"]["metrics"]["miou_vs_reference"]
+    assert abs(base["artifact"] - base["onnx_with_fp16_rounded_weights"]) < 0.02
 
 
 @pytest.mark.slow
@@ -129,12 +130,13 @@ def test_detector_end_to_end(tmp_path):
     tfl = Artifact.load(out / "YOLOv3-MobileNetV1.fp32.tflite").manifest
     assert tfl["graph"] == "raw" and len(tfl["outputs"]) == 3
     assert tfl["parity"]["metrics"]["ap50_vs_reference"] == 1.0
-    # fp16 weights: the verdict follows the task gate; the artifact loses no more than the same model
-    # with fp16-rounded weights does in onnxruntime (the conversion is not what costs accuracy).
+    # fp16 weights pass the task gate (AP50 0.964 measured), and the artifact is as close to the reference
+    # as the same model with fp16-rounded weights in onnxruntime: the conversion adds nothing measurable.
     fp16 = Artifact.load(out / "YOLOv3-MobileNetV1.fp16.tflite").manifest
+    assert fp16["status"] == "ok", fp16["parity"]["reason"]
+    assert fp16["parity"]["metrics"]["ap50_vs_reference"] >= 0.9
     base = fp16["parity"]["fp16_weight_baseline"]
     assert base["metric"] == "ap50_vs_reference"
     assert base["artifact"] == fp16["parity"]["metrics"]["ap50_vs_reference"]
-    assert abs(base["artifact"] - base["onnx_with_fp16_rounded_weights"]) < 0.15
-    assert (fp16["status"] == "ok") == (fp16["parity"]["metrics"]["ap50_vs_reference"] >= 0.9)
-    assert (r.returncode == 0) == (fp16["status"] == "ok")
+    assert abs(base["artifact"] - base["onnx_with_fp16_rounded_weights"]) < 0.05
+    assert r.returncode == 0, r.stdout + r.stderr
