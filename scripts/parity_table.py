@@ -34,6 +34,11 @@ def summary(manifest: dict) -> str:
         parts.append(f"top1 {m['top1_agreement']:.0%}")
     if "ap50_vs_reference" in m:
         parts.append(f"AP50 {m['ap50_vs_reference']:.3f}")
+    if "detections" in m:   # fp32: boxes matched one to one
+        matched = sum(d.get("matched", 0) for d in m["detections"])
+        parts.append(f"boxes {matched}/{sum(d.get('ref_count', 0) for d in m['detections'])} matched")
+    if "pixel_agreement" in m:
+        parts.append(f"pixels {m['pixel_agreement']:.3%}")
     if "miou_vs_reference" in m:
         parts.append(f"mIoU {m['miou_vs_reference']:.3f}")
     outs = m.get("outputs") or []
