@@ -28,7 +28,7 @@ def conversion_code_hash() -> str:
     answered from a cache filled by the old code."""
     root = Path(__file__).resolve().parent.parent
     files = sorted((root / "converters").glob("*.py")) + sorted((root / "edge_kit" / "postprocess").glob("*.py"))
-    files += [root / "edge_kit" / n for n in ("parity.py", "graphs.py", "convert.py", "infer.py", "sources.py")]
+    files += [root / "edge_kit" / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "sessions.py", "sources.py")]
     h = hashlib.sha256()
     for f in files:
         if f.exists():

@@ -9,244 +9,23 @@ its reason and the other stages go on.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import numpy as np
-
-from converters import onnx_export, paddle_lite, tflite
-from converters.isolate import run_isolated
-from converters.paddle_compat import make_lite_compatible
-from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
-from edge_kit import __version__
-from edge_kit.cache import building, entry_dir, entry_key, publish
+from edge_kit.cache import publish
 from edge_kit.errors import ConversionError, EdgekitError
-from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
-from edge_kit.infer import CannotRunHere, run_artifact
-from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
-from edge_kit.parity import compare
+from edge_kit.manifest import SCHEMA, Artifact, manifest_path
+from edge_kit.pipeline import PRECISIONS, Pipeline
 from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 
 FORMATS = ("paddlelite", "onnx", "tflite")
 LITE_TARGETS = ("arm", "opencl")
-PRECISIONS = ("fp32", "fp16")
 Log = Callable[[str], None]
 
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def _versions(*names: str) -> dict:
-    return {n: version(n) for n in names}
-
-
-class _Pipeline:
-    def __init__(self, source: Source, log: Log):
-        self.src, self.log = source, log
-        self.graphs = graphs_for(source.task, source.kind)
-        self.refs: dict[str, Path] = {}
-
-    # -- the reference --------------------------------------------------------------------------
-    def reference(self, graph: str = "deploy") -> Artifact:
-        key = entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
-                        tools=_versions("paddlepaddle"), edgekit=__version__)
-        final = entry_dir("reference", key)
-        if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
-            self.log(f"[{self.src.name}] reference ({graph} graph): exporting and running the source model")
-            with building("reference", key) as work:
-                self._build_reference(work, graph)
-        self.refs[graph] = final
-        return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"))
-
-    def ref_dir(self, fmt: str) -> Path:
-        graph = graph_for_format(fmt, self.graphs)
-        if graph not in self.refs:
-            self.reference(graph)
-        return self.refs[graph]
-
-    def _build_reference(self, work: Path, graph: str) -> None:
-        t0 = time.time()
-        inputs = self.src.parity_inputs()
-        np.savez(work / "parity_inputs.npz", image=inputs)
-        if self.src.kind == "onnx":
-            ref = work / "reference.onnx"
-            shutil.copy2(self.src.onnx, ref)
-            save_outputs(str(work / "reference_outputs.npz"), run_artifact("onnx", "cpu", ref, [inputs]))
-            ins, outs = onnx_export.onnx_io(ref)
-            manifest = self._manifest("onnx", "cpu", "fp32", ref, ins, outs, _versions("onnxruntime"), time.time() - t0)
-            manifest.update(status="ok", parity={"status": "reference", "reason": "the user's ONNX is the reference"})
-            Artifact(ref, manifest).save()
-            return
-        prog, params = work / "reference.pdmodel", work / "reference.pdiparams"
-        info = {}
-        if self.src.kind == "zoo":
-            info = run_isolated("converters.paddle_source:child_export_zoo",
-                                {"model": self.src.name, "out_dir": str(work), "weights": self.src.weights,
-                                 "seed": self.src.seed, "build_kwargs": self.graphs[graph]},
-                                model=self.src.name, stage="export", tool="paddle.jit.save", env=LEGACY_ENV)
-            (work / "inference.pdmodel").rename(prog)
-            (work / "inference.pdiparams").rename(params)
-            for extra in work.glob("inference.*"):
-                extra.unlink()
-        else:
-            shutil.copy2(self.src.program, prog)
-            shutil.copy2(self.src.params, params)
-        run_isolated("converters.paddle_source:child_reference_outputs",
-                     {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
-                      "out_npz": str(work / "reference_outputs.npz")},
-                     model=self.src.name, stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
-        ins, outs, _ = program_io(prog)
-        manifest = self._manifest("paddle", "cpu", "fp32", prog, ins, outs, {"paddlepaddle": version("paddlepaddle")},
-                                  time.time() - t0)
-        manifest["parity"] = {"status": "reference", "reason": "this program is the reference"}
-        manifest["graph"] = graph
-        manifest["postprocess"] = postprocess_description(self.src.task, graph)
-        manifest["status"] = "ok"
-        manifest["weights"] = info.get("weights", self.src.describe.get("weights"))
-        Artifact(prog, manifest).save()
-
-    def ref_outputs(self, fmt: str):
-        return load_outputs(str(self.ref_dir(fmt) / "reference_outputs.npz"))
-
-    def ref_inputs(self, fmt: str) -> np.ndarray:
-        return np.load(self.ref_dir(fmt) / "parity_inputs.npz")["image"]
-
-    # -- manifests and parity -------------------------------------------------------------------
-    def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> dict:
-        graph = graph_for_format(fmt, self.graphs)
-        return {"schema": SCHEMA, "model": self.src.name, "task": self.src.task, "format": fmt, "target": target,
-                "precision": precision, "graph": graph,
-                "postprocess": postprocess_description(self.src.task, graph), "file": path.name, "bytes": path.stat().st_size,
-                "sha256": sha256_file(path), "inputs": inputs, "outputs": outputs,
-                "preprocess": self.src.preprocess.as_dict(), "source": self.src.describe,
-                "tools": {"edgekit": __version__, **tools}, "seconds": round(seconds, 2),
-                "runs_here": fmt != "paddlelite" or target == "x86"}
-
-    def _verify(self, manifest: dict, path: Path) -> None:
-        try:
-            fmt = manifest["format"]
-            got = run_artifact(fmt, manifest["target"], path, [self.ref_inputs(fmt)])
-        except CannotRunHere as exc:
-            manifest["parity"] = {"status": "not_run", "reason": str(exc)}
-            manifest["status"] = "ok"
-            return
-        except Exception as exc:  # the runtime rejected the file: the artifact is unusable
-            manifest["parity"] = {"status": "failed", "reason": f"runtime error: {type(exc).__name__}: {exc}"}
-            manifest["status"] = "failed"
-            return
-        result = compare(self.src.task, manifest["precision"], self.ref_outputs(fmt), got, graph=manifest["graph"],
-                         input_hw=tuple(self.src.input_shape[2:]))
-        result["reference"] = "Paddle Inference on the source program" if self.src.kind != "onnx" else \
-            "onnxruntime on the source ONNX"
-        result["images"] = f"{len(got)} natural-looking images (edge_kit.images, seed 42)"
-        manifest["parity"] = result
-        manifest["status"] = "ok" if result["status"] == "passed" else "failed"
-
-    # -- stages ---------------------------------------------------------------------------------
-    def lite(self, target: str, precision: str) -> Artifact:
-        name = f"{self.src.name}.{target}.{precision}.nb"
-        ref = self.ref_dir("paddlelite")
-        key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
-                        tools=_versions("paddlelite"))
-        final = entry_dir("paddlelite", key) / name
-        if not manifest_path(final).exists():
-            self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
-            with building("paddlelite", key) as work:
-                t0 = time.time()
-                program, changes = make_lite_compatible((ref / "reference.pdmodel").read_bytes())
-                (work / "program.pdmodel").write_bytes(program)
-                shutil.copy2(ref / "reference.pdiparams", work / "program.pdiparams")
-                run_isolated("converters.paddle_lite:child_opt",
-                             {"program": str(work / "program.pdmodel"), "params": str(work / "program.pdiparams"),
-                              "out_stem": str(work / name[:-3]), "target": target, "fp16": precision == "fp16"},
-                             model=self.src.name, stage=f"paddlelite {target} {precision}", tool="paddlelite Opt")
-                for f in ("program.pdmodel", "program.pdiparams"):
-                    (work / f).unlink()
-                ins, outs, _ = program_io(ref / "reference.pdmodel")
-                m = self._manifest("paddlelite", target, precision, work / name, ins, outs,
-                                   _versions("paddlelite"), time.time() - t0)
-                m["compat_passes"] = changes
-                m["valid_places"] = paddle_lite.VALID_PLACES[target]
-                self._verify(m, work / name)
-                Artifact(work / name, m).save()
-        return Artifact.load(final)
-
-    def onnx(self) -> Artifact:
-        name = f"{self.src.name}.onnx"
-        ref = self.ref_dir("onnx")
-        key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
-        final = entry_dir("onnx", key) / name
-        if not manifest_path(final).exists():
-            self.log(f"[{self.src.name}] onnx: paddle2onnx (opset {onnx_export.OPSET})")
-            with building("onnx", key) as work:
-                t0 = time.time()
-                if self.src.kind == "onnx":
-                    shutil.copy2(ref / "reference.onnx", work / name)
-                else:
-                    run_isolated("converters.onnx_export:child_paddle_to_onnx",
-                                 {"program": str(ref / "reference.pdmodel"),
-                                  "params": str(ref / "reference.pdiparams"), "out_file": str(work / name)},
-                                 model=self.src.name, stage="onnx export", tool="paddle2onnx")
-                ins, outs = onnx_export.onnx_io(work / name)
-                m = self._manifest("onnx", "cpu", "fp32", work / name, ins, outs,
-                                   _versions("paddle2onnx", "onnx"), time.time() - t0)
-                m["opset"] = onnx_export.OPSET
-                self._verify(m, work / name)
-                Artifact(work / name, m).save()
-        return Artifact.load(final)
-
-    def tflite(self, onnx_artifact: Artifact) -> list[Artifact]:
-        names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
-        key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
-        folder = entry_dir("tflite", key)
-        if not all(manifest_path(folder / n).exists() for n in names.values()):
-            self.log(f"[{self.src.name}] tflite: onnx2tf (fp32 + fp16)")
-            with building("tflite", key) as work:
-                t0 = time.time()
-                made = run_isolated("converters.tflite:child_onnx_to_tflite",
-                             {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                              "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
-                             model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
-                (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
-                for precision, n in names.items():
-                    ins, outs, ops = tflite.tflite_io_and_ops(work / n)
-                    m = self._manifest("tflite", "cpu", precision, work / n, ins, outs,
-                                       _versions("onnx2tf", "tensorflow", "ai-edge-litert"), time.time() - t0)
-                    m["ops"] = ops
-                    m["onnx_passes"] = made.get("passes", {})
-                    m["weights_precision"] = precision
-                    self._verify(m, work / n)
-                    if precision == "fp16":
-                        self._fp16_baseline(m, onnx_artifact.path)
-                    Artifact(work / n, m).save()
-        return [Artifact.load(folder / names[p]) for p in PRECISIONS]
-
-    def _fp16_baseline(self, manifest: dict, onnx_file: Path) -> None:
-        """How much does fp16 itself cost this model? Score the ONNX model run in fp32 with its weights
-        rounded to fp16 by the same task metric. Not a bit-exact twin (onnx2tf folds batch norm into the
-        weights before rounding), but it tells a conversion error from a model that is fragile in fp16.
-        The task gate against the fp32 reference still decides the status."""
-        from edge_kit.infer import run_onnx_fp16_weights
-
-        emulated = run_onnx_fp16_weights(onnx_file, [self.ref_inputs("tflite")])
-        base = compare(self.src.task, "fp16", self.ref_outputs("tflite"), emulated, graph="raw",
-                       input_hw=tuple(self.src.input_shape[2:]))["metrics"]
-        metric = next((k for k in ("ap50_vs_reference", "miou_vs_reference", "top1_agreement") if k in base), None)
-        if metric is None:
-            return
-        ours = manifest["parity"].get("metrics", {}).get(metric)
-        manifest["parity"]["fp16_weight_baseline"] = {
-            "metric": metric, "artifact": ours, "onnx_with_fp16_rounded_weights": base[metric],
-            "meaning": "the same task metric for the ONNX model run in fp32 with weights rounded to fp16"}
-        if manifest["status"] == "failed" and ours is not None and ours >= base[metric] - 0.05:
-            manifest["parity"]["reason"] += (
-                f"; the ONNX model with fp16-rounded weights scores {base[metric]:.3f} too: this model loses "
-                f"that much to fp16 weights (untrained weights amplify rounding), not to the conversion")
 
 
 def _inherit_twin(art: Artifact, twin: Artifact) -> None:
@@ -301,7 +80,7 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
                            "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
-    pipe = _Pipeline(src, log)
+    pipe = Pipeline(src, log)
     artifacts = [pipe.reference()]
 
     def attempt(fmt, target, precision, fn):

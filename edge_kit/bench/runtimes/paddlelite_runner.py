@@ -15,7 +15,7 @@ class PaddleLiteRunner(Runner):
     package = "paddlelite"
 
     def _load(self) -> None:
-        import paddlelite.lite as lite
+        from edge_kit.sessions import PaddleLiteSession
 
         if self.threads != 1:
             raise BackendError("paddlelite: the Python light predictor cannot set a thread count; only "
@@ -23,15 +23,10 @@ class PaddleLiteRunner(Runner):
         if self.artifact.manifest.get("target") not in (None, "x86"):
             raise BackendError(f"paddlelite on the host needs the x86 .nb, got target "
                                f"{self.artifact.manifest.get('target')!r} ({self.artifact.path})")
-        config = lite.MobileConfig()
-        config.set_model_from_file(str(self.artifact.path))
-        self.predictor = lite.create_paddle_predictor(config)
-        names = self.predictor.get_input_names()
-        for i, (name, value) in enumerate(self.inputs.items()):
-            tensor = self.predictor.get_input_by_name(name) if name in names else self.predictor.get_input(i)
-            tensor.from_numpy(value)
-        self._invoke = self.predictor.run
+        self.session = PaddleLiteSession(self.artifact.path)
+        self.session.feed(self.inputs)
+        self._invoke = self.session.invoke
 
     def close(self) -> None:
         super().close()
-        self.predictor = None
+        self.session = None
