@@ -86,13 +86,18 @@ def test_noisy_cells_are_remeasured_once_then_flagged(tmp_path, converter):
 
 
 def test_paddle_inference_and_lite_cells(tmp_path, converter):
-    s = _bench(tmp_path, backends=["paddle", "paddlelite"], precisions=("fp32", "fp16"), threads=(1, 2))
+    s = _bench(tmp_path, backends=["paddle", "paddlelite", "onnxruntime"], precisions=("fp32", "fp16"),
+               threads=(1, 2))
     assert sorted(s.measured) == sorted([f"host|{M1}|paddle|fp32|t1", f"host|{M1}|paddle|fp32|t2",
-                                         f"host|{M1}|paddlelite|fp32|t1"])
-    # fp16 has no host kernels for either; Lite's Python predictor cannot set threads: not measured, not faked
+                                         f"host|{M1}|paddlelite|fp32|t1", f"host|{M1}|onnxruntime|fp32|t1",
+                                         f"host|{M1}|onnxruntime|fp32|t2"])
+    # fp16 has no host kernels for Paddle or Lite and edgekit's ONNX is fp32; Lite's Python predictor
+    # cannot set threads: not measured, not faked, and not recorded as failures either
     assert set(s.not_applicable) == {f"host|{M1}|paddle|fp16|t1", f"host|{M1}|paddle|fp16|t2",
                                      f"host|{M1}|paddlelite|fp16|t1", f"host|{M1}|paddlelite|fp16|t2",
-                                     f"host|{M1}|paddlelite|fp32|t2"}
+                                     f"host|{M1}|paddlelite|fp32|t2", f"host|{M1}|onnxruntime|fp16|t1",
+                                     f"host|{M1}|onnxruntime|fp16|t2"}
+    assert s.failed == []
 
 
 def test_ctrl_c_keeps_what_was_written(tmp_path, converter, monkeypatch):

@@ -106,8 +106,9 @@ class HostDevice:
 
     def supports(self, backend: str, precision: str, threads: int) -> bool:
         """Cells that exist here. Paddle Inference runs the fp32 reference; Lite's x86 kernels are fp32
-        and its Python light predictor cannot set threads (see runtimes/paddlelite_runner.py)."""
-        if backend in ("paddle", "paddlelite") and precision != "fp32":
+        and its Python light predictor cannot set threads (see runtimes/paddlelite_runner.py); the ONNX
+        file edgekit makes is fp32 (fp16 weights exist only as TFLite)."""
+        if backend in ("paddle", "paddlelite", "onnxruntime") and precision != "fp32":
             return False
         return not (backend == "paddlelite" and threads != 1)
 
