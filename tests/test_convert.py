@@ -97,15 +97,15 @@ def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path):
 
 def test_parity_failure_marks_artifact_failed(tiny_paddle_model, tmp_path, monkeypatch):
     """A file that computes different numbers is a failure, not an artifact."""
-    import edge_kit.convert as conv
+    import edge_kit.pipeline as stages
 
-    real = conv.run_artifact
+    real = stages.run_artifact
 
     def corrupt(fmt, target, path, inputs):
         out = real(fmt, target, path, inputs)
         return [[o + 0.5 for o in outs] for outs in out] if fmt == "onnx" else out
 
-    monkeypatch.setattr(conv, "run_artifact", corrupt)
+    monkeypatch.setattr(stages, "run_artifact", corrupt)
     monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
     arts = convert(paddle_model=str(tiny_paddle_model), to=("onnx",), log=lambda m: None)
     onnx_art = next(a for a in arts if a.format == "onnx")
