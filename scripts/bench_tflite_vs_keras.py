@@ -95,7 +95,7 @@ def interleaved_medians(paths: dict, threads: int, rounds: int, per_round: int =
     names = list(interps)
     for r in range(rounds):
         # Rotate who goes first: an A/A control showed the first model of a fixed order running ~1.5%
-        # slower than the same file in second place (the caches hold the previous model's weights).
+        # slower than the same file in second place (presumably cache state the previous model leaves).
         for name in names[r % len(names):] + names[:r % len(names)]:
             it = interps[name]
             for _ in range(per_round):

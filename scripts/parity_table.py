@@ -28,7 +28,8 @@ def summary(manifest: dict) -> str:
     status = parity.get("status", manifest.get("status"))
     m = parity.get("metrics", {})
     if status not in ("passed", "failed"):   # arm/opencl: trusted as far as the x86 twin
-        return "twin passed" if "passed" in str(parity.get("reason", "")) else str(status)
+        twin = parity.get("x86_twin", {}).get("status")
+        return f"twin {twin}" if twin else str(status)
     parts = []
     if "top1_agreement" in m:
         parts.append(f"top1 {m['top1_agreement']:.0%}")
