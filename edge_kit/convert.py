@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 from edge_kit.cache import publish
 from edge_kit.errors import ConversionError, EdgekitError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path
-from edge_kit.pipeline import PRECISIONS, Pipeline
+from edge_kit.pipeline import PRECISIONS, Log, Pipeline
 from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 
 FORMATS = ("paddlelite", "onnx", "tflite")
 LITE_TARGETS = ("arm", "opencl")
-Log = Callable[[str], None]
 
 
 def _stderr(msg: str) -> None:
