@@ -92,6 +92,19 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
                            "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
     pipe = Pipeline(src, log)
     t0 = time.perf_counter()
+    try:
+        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log)
+    finally:
+        pipe.close()
+    artifacts.seconds = round(time.perf_counter() - t0, 2)
+    if out_dir:
+        artifacts[:] = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+    return artifacts
+
+
+def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_targets: tuple, log: Log) -> Conversion:
+    if "tflite" in to and not pipe.reference_is_cached():
+        pipe.prewarm_tflite()  # a cold conversion: TensorFlow imports while Paddle exports
     reference = pipe.reference()
 
     def attempt(made: list, fmt, target, precision, fn):
@@ -137,9 +150,7 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="edgekit-stage") as pool:
         results = [f.result() for f in [pool.submit(fn) for fn in chains]]
     artifacts = Conversion([reference] + [a for made in results for a in made])
-    artifacts.stages, artifacts.seconds = pipe.stages, round(time.perf_counter() - t0, 2)
-    if out_dir:
-        artifacts[:] = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+    artifacts.stages = pipe.stages
     return artifacts
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import onnx_export, paddle_lite, tflite
-from converters.isolate import run_isolated
+from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__
@@ -45,6 +45,23 @@ class Pipeline:
         # What each stage cost this run, in the order stages finished: [{stage, seconds, cached}].
         self.stages: list[dict] = []
         self._lock = threading.Lock()  # stages of one pipeline run in parallel threads (edge_kit.convert)
+        self._warm: dict[str, WarmChild] = {}
+
+    # -- children started ahead of their stage ------------------------------------------------
+    def reference_is_cached(self, graph: str = "deploy") -> bool:
+        final = entry_dir("reference", self._reference_key(graph))
+        return any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx"))
+
+    def prewarm_tflite(self) -> None:
+        """Start the TFLite stage's child now, so TensorFlow imports while the reference is exported."""
+        if "tflite" not in self._warm:
+            self._warm["tflite"] = WarmChild(["onnx2tf"])
+
+    def close(self) -> None:
+        """Stop children that were started ahead but never needed (their stage came from the cache)."""
+        for child in self._warm.values():
+            child.close()
+        self._warm.clear()
 
     @contextmanager
     def _timed(self, stage: str, what: str):
@@ -65,9 +82,12 @@ class Pipeline:
             self.stages.append({"stage": stage, "seconds": 0.0, "cached": True, "ok": True})
 
     # -- the reference --------------------------------------------------------------------------
+    def _reference_key(self, graph: str) -> str:
+        return entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
+                         tools=_versions("paddlepaddle"), edgekit=__version__)
+
     def reference(self, graph: str = "deploy") -> Artifact:
-        key = entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
-                        tools=_versions("paddlepaddle"), edgekit=__version__)
+        key = self._reference_key(graph)
         final = entry_dir("reference", key)
         stage = f"reference ({graph} graph)"
         if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
@@ -232,10 +252,13 @@ class Pipeline:
         if not all(manifest_path(folder / n).exists() for n in names.values()):
             with self._timed("tflite", "onnx2tf (fp32 + fp16)"), building("tflite", key) as work:
                 t0 = time.time()
-                made = run_isolated("converters.tflite:child_onnx_to_tflite",
-                             {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                              "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
-                             model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                with self._lock:
+                    warm = self._warm.pop("tflite", None)
+                made = (warm.run if warm else run_isolated)(
+                    tflite.child_onnx_to_tflite,
+                    {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
+                     "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
+                    model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
                 (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
                 for precision, n in names.items():
                     ins, outs, ops = tflite.tflite_io_and_ops(work / n)

@@ -68,3 +68,29 @@ def test_export_strips_callstacks_so_programs_do_not_depend_on_the_checkout(tmp_
     again.ParseFromString(prog.read_bytes())
     assert [a.name for a in again.blocks[0].ops[0].attrs] == ["use_cudnn"]
     assert b"/some/checkout" not in prog.read_bytes()
+
+
+def test_warm_child_runs_its_request_where_asked(tmp_path):
+    from converters.isolate import WarmChild
+
+    child = WarmChild(["json"])
+    assert child.run("os:getcwd", {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
+    assert child.proc.returncode == 0 and not child.tmp.exists()
+
+
+def test_warm_child_crash_is_a_readable_error():
+    from converters.isolate import WarmChild
+    from edge_kit.errors import ConversionError
+
+    child = WarmChild([])
+    with pytest.raises(ConversionError, match=r"^m: tflite failed in onnx2tf: crashed: aborted"):
+        child.run("os:abort", {}, model="m", stage="tflite", tool="onnx2tf")
+
+
+def test_unused_warm_child_is_stopped():
+    """A stage that came from the cache never sends its request: the waiting child must not linger."""
+    from converters.isolate import WarmChild
+
+    child = WarmChild(["json"])
+    child.close()
+    assert child.proc.poll() is not None and not child.tmp.exists()
