@@ -32,17 +32,18 @@ class Table:
 
 
 def is_simulated(rec: dict) -> bool:
-    return bool(rec.get("simulated")) or str(rec.get("device", "")).endswith("-sim")
+    return bool(rec.get("simulated")) or str(rec.get("device", "")).split("@")[0].endswith("-sim")
 
 
 def device_label(rec: dict) -> str:
-    dev = str(rec.get("device", "?"))
+    """A phone of a multi-phone run is recorded as PROFILE@SERIAL and gets its own column per serial."""
+    dev, at, serial = str(rec.get("device", "?")).partition("@")
     if is_simulated(rec):
         name = dev if dev.endswith("-sim") else f"{dev}-sim"
-        return f"{name} ms (simulated)"
+        return f"{name}{' ' + serial if at else ''} ms (simulated)"
     if dev.lower() == "sd855":
-        return "SD855 ms (measured)"
-    return f"{dev} ms"
+        return f"SD855 ms (measured{', ' + serial if at else ''})"
+    return f"{dev}{' ' + serial if at else ''} ms"
 
 
 def latency_column(rec: dict) -> str:
