@@ -225,3 +225,50 @@ def test_two_phones_in_parallel_one_killed_then_resumed(adb_server, env, tiny_tf
     header = next(line for line in r.stdout.splitlines() if line.startswith("| Model"))
     assert f"sd855-sim {serial_a} ms (simulated), LiteRT fp32, 4 threads" in header
     assert f"sd855-sim {serial_b} ms (simulated), LiteRT fp32, 1 thread" in header
+
+
+# ---------------------------------------------------------------- profiles: every ready device matching one
+def test_phones_by_profile_through_the_server(adb_server, env):
+    from android_runner.farm import open_phones
+
+    tools, _ = env
+    spec = f"tcp:127.0.0.1:{adb_server.port}"
+    sims = {p: DeviceSimulator(profile=p).start() for p in ("sd8gen2", "exynos2100", "unknown")}
+    try:
+        for sim in sims.values():
+            _attach(adb_server, sim)
+        mine = {s.serial for s in sims.values()}
+        farm = open_phones("sd8gen2", None, str(tools), adb_server=spec, tool_config=tools / "none.json",
+                           log=lambda m: None)
+        try:
+            used = [d for d in farm.devices if d.t.serial in mine]
+            assert [d.name for d in used] == [f"sd8gen2-sim@{sims['sd8gen2'].serial}"]
+            g2 = used[0]
+            # 1 x X3 + (2 x A715 + 2 x A710 at one clock) + 3 x A510: masks read from the phone's sysfs
+            assert g2.info.cluster_masks() == ["80", "78", "07"]
+            assert g2.default_mask(1) == "80" and g2.default_mask(4) == "f8" and g2.default_mask(8) == "ff"
+            assert sorted(g2.info.gate_zones.values()) == ["cpu-0-0-usr", "cpu-1-0-usr", "cpu-1-4-usr", "cpu-1-7-usr"]
+            skipped = {r.serial: r.skipped_reason for r in farm.runs if r.skipped_reason}
+            assert skipped[sims["exynos2100"].serial] == "it is exynos2100, not sd8gen2"
+            assert skipped[sims["unknown"].serial] == "it is edgekit_x9, not sd8gen2"
+            assert "not used (it is exynos2100, not sd8gen2)" in farm.text()
+        finally:
+            for d in farm.devices:
+                d.close()
+        farm = open_phones("auto", None, str(tools), adb_server=spec, tool_config=tools / "none.json",
+                           log=lambda m: None)
+        try:
+            by = {d.t.serial: d for d in farm.devices if d.t.serial in mine}
+            ex, unk = by[sims["exynos2100"].serial], by[sims["unknown"].serial]
+            assert ex.name.startswith("exynos2100-sim@")
+            assert sorted(ex.info.gate_zones.values()) == ["BIG", "LITTLE", "MID"]   # not the GPU or battery
+            # a SoC no profile knows is measured, named after its platform, with its sysfs topology
+            assert unk.name == f"edgekit_x9-sim@{sims['unknown'].serial}"
+            assert unk.info.cluster_masks() == ["f0", "0f"] and unk.default_mask(1) == "f0"
+            assert unk.info.gate_zones is None and len(unk.info.thermal_zones) == 2
+        finally:
+            for d in farm.devices:
+                d.close()
+    finally:
+        for sim in sims.values():
+            sim.stop()
