@@ -166,9 +166,9 @@ class AdbServer:
             if "unauthorized" in text:
                 raise DeviceAuthError(f"{serial} has not authorised the adb server's key ({text}); unlock the phone "
                                       f"and tap 'Allow' on the USB debugging prompt") from e
-            if "not found" in text or "offline" in text or "no devices" in text:
-                raise DeviceConnectionLost(f"{serial} is gone from adb server {self.label} ({text})") from e
-            raise RemoteCommandError(f"{serial}: {text}") from e
+            # "device offline", "device 'X' not found", "closed" (the link dropped as the service opened):
+            # the phone is gone for now, and the runner's reconnect-and-retry is the right answer
+            raise DeviceConnectionLost(f"{serial} is gone from adb server {self.label} ({text})") from e
         except (ConnectionError, socket.timeout, OSError) as e:
             sock.close()
             raise DeviceConnectionLost(f"adb server {self.label} dropped {service.split(':')[0]} on {serial}: {e}") from e

@@ -169,7 +169,8 @@ class AndroidDevice:
             raise RemoteCommandError(f"{tool_name} exited {rc} on {self.name} for {cell.model}: {head}")
         if SIM_BANNER in out and not self.simulated:
             # A stand-in answered although getprop said real hardware: never file it as a phone figure.
-            self.simulated, self.name = True, self.name + "-sim"
+            base, at, serial = self.name.partition("@")
+            self.simulated, self.name = True, base + "-sim" + at + serial
         m = parse_tool_output(tool_name, out)
         if not m.count:
             m.count = cell.repeats

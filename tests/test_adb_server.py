@@ -272,3 +272,38 @@ def test_phones_by_profile_through_the_server(adb_server, env):
     finally:
         for sim in sims.values():
             sim.stop()
+
+
+def test_devices_cli_lists_model_soc_and_state(adb_server):
+    with DeviceSimulator(profile="dimensity9000") as sim:
+        _attach(adb_server, sim)
+        r = run_cli("devices", "--adb-server", f"tcp:127.0.0.1:{adb_server.port}")
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith(f"| {sim.serial} "))
+    assert row == (f"| {sim.serial} | device | EdgekitSim D9000 | mt6983 | MediaTek Dimensity 9000 (MT6983) | 1+3+4 "
+                   f"| dimensity9000-sim |")
+
+
+@pytest.mark.slow
+def test_link_cut_mid_run_through_the_server_is_reattached_and_rerun(adb_server, env, tmp_path):
+    from android_runner.thermal import CoolDown
+    from conftest import make_tiny_tflite
+    from edge_kit.bench.cell import Cell
+    from edge_kit.manifest import Artifact
+
+    tools, _ = env
+    path = make_tiny_tflite(tmp_path / "tiny.tflite")
+    art = Artifact(path, {"model": "tiny", "format": "tflite", "target": "cpu", "precision": "fp32", "status": "ok",
+                          "inputs": [{"name": "x", "shape": [1, 8], "dtype": "float32"}]})
+    with DeviceSimulator(profile="sd888") as sim:
+        dev = open_android_device("auto", sim.serial, str(tools), adb_server=f"tcp:127.0.0.1:{adb_server.port}",
+                                  tool_config=tools / "none.json", cooldown=CoolDown(timeout_s=10), backoff_s=0.2)
+        try:
+            assert dev.name == "sd888-sim"
+            sim.drop_connections_after_execs(1)   # the adb server loses the phone after the first run
+            m = dev.measure(Cell("tiny", "tflite", "fp32", 4, dev.name, warmup=1, repeats=3), art)
+            assert m.count == 3 and m.extra["attempts"] >= 2 and dev.reconnects >= 1
+            assert dev.t.reattached >= 1          # re-attached with host:connect, as `adb connect` would
+            assert sim.exec_count == 2 and sim.exec_log[-1]["cpu_mask"] == "f0"   # re-run once, pinned to the big cores
+        finally:
+            dev.close()
