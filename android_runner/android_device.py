@@ -213,8 +213,10 @@ def make_transport(serial: Optional[str], adb_server: Optional[str] = None, key_
 
 def open_android_device(profile: str, serial: Optional[str], tool_dir: Optional[str], **opts) -> AndroidDevice:
     """Connect, read the phone, check it against `profile` (a profile name or 'auto'), check the tools'
-    ELF headers against its ABI. opts: adb_server, name_suffix, key_path, lock_dir, tool_config, cooldown (CoolDown), retries,
-    backoff_s, cpu_mask, paddlelite_backend, tflite_backend, run_timeout_s, connect_timeout_s."""
+    ELF headers against its ABI. opts: adb_server (see make_transport), name_suffix (appended to the
+    recorded device name, e.g. '@SERIAL' in a multi-phone run), key_path, lock_dir, tool_config,
+    cooldown (CoolDown), retries, backoff_s, cpu_mask, paddlelite_backend, tflite_backend,
+    run_timeout_s, connect_timeout_s."""
     t = make_transport(serial, opts.pop("adb_server", None), key_path=opts.pop("key_path", None),
                        connect_timeout_s=opts.pop("connect_timeout_s", 10.0))
     lock = SerialLock(t.label, opts.pop("lock_dir", None))

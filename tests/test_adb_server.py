@@ -82,6 +82,19 @@ def test_parsers():
     assert devs[0].model == "Pixel 7" and devs[0].props["transport_id"] == "3"
 
 
+def test_serial_lists_and_per_phone_columns():
+    from android_runner.farm import split_serials
+    from edge_kit.report.tables import device_label, is_simulated
+
+    assert split_serials(" A, B,A,,C ") == ["A", "B", "C"] and split_serials(None) == []
+    assert device_label({"device": "sd855@R58M1"}) == "SD855 ms (measured, R58M1)"     # a real SD855 of a farm run
+    assert device_label({"device": "sd855"}) == "SD855 ms (measured)"
+    sim = {"device": "sd855-sim@127.0.0.1:5557", "simulated": True}
+    assert device_label(sim) == "sd855-sim 127.0.0.1:5557 ms (simulated)" and is_simulated(sim)
+    assert is_simulated({"device": "sd865-sim@X"})     # even without the flag, the name says simulated
+    assert device_label({"device": "kalama@X"}) == "kalama X ms"
+
+
 def test_no_server_is_a_clear_error():
     with pytest.raises(DeviceUnreachableError, match="no adb server at tcp:127.0.0.1:.*adb start-server"):
         AdbServer("127.0.0.1", _free_port(), timeout_s=2).version()
