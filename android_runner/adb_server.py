@@ -348,11 +348,11 @@ def server_spec_from_env() -> Optional[str]:
     return os.environ.get("ADB_SERVER_SOCKET") or None
 
 
-def local_server_has(serial: Optional[str], port: int = DEFAULT_PORT) -> bool:
+def local_server_has(serial: Optional[str], port: Optional[int] = None) -> bool:
     """Whether a local adb server on `port` is running and lists `serial` (any device if None) as ready.
     Used to prefer the server when one already owns the phone (a USB phone can have only one owner)."""
     try:
-        devs = AdbServer("127.0.0.1", port, timeout_s=2.0).devices()
+        devs = AdbServer("127.0.0.1", port or DEFAULT_PORT, timeout_s=2.0).devices()
     except DeviceUnreachableError:
         return False
     return any(d.state == "device" and (serial is None or d.serial == serial) for d in devs)

@@ -320,3 +320,29 @@ def test_link_cut_mid_run_through_the_server_is_reattached_and_rerun(adb_server,
             assert sim.exec_count == 2 and sim.exec_log[-1]["cpu_mask"] == "f0"   # re-run once, pinned to the big cores
         finally:
             dev.close()
+
+
+def test_which_path_env_flag_and_none(monkeypatch, tmp_path):
+    from android_runner.android_device import make_transport
+    from android_runner.transport import AdbTransport
+
+    key = tmp_path / "adbkey"
+    monkeypatch.setenv("ADB_SERVER_SOCKET", "tcp:lab-host:5038")     # adb's own variable
+    t = make_transport("R58M1", key_path=key)
+    assert isinstance(t, ServerTransport) and (t.server.host, t.server.port, t.serial) == ("lab-host", 5038, "R58M1")
+    t = make_transport("R58M1", "tcp:other:5039", key_path=key)      # the flag wins over the variable
+    assert (t.server.host, t.server.port) == ("other", 5039)
+    assert isinstance(make_transport("10.0.0.7:5555", "none", key_path=key), AdbTransport)   # forced direct
+    monkeypatch.delenv("ADB_SERVER_SOCKET")
+    monkeypatch.setattr("android_runner.adb_server.DEFAULT_PORT", _free_port())   # no local server there
+    assert isinstance(make_transport("10.0.0.7:5555", key_path=key), AdbTransport)   # direct stays the default
+
+
+def test_local_server_is_used_only_when_it_has_the_phone(adb_server):
+    from android_runner.adb_server import local_server_has
+
+    with DeviceSimulator() as sim:
+        _attach(adb_server, sim)
+        assert local_server_has(sim.serial, port=adb_server.port)
+        assert not local_server_has("127.0.0.1:1", port=adb_server.port)
+    assert not local_server_has(None, port=_free_port())
