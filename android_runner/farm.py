@@ -128,13 +128,16 @@ def open_phones(profile: str, serials: Optional[list[str]], tool_dir: Optional[s
 
 
 def run_farm(models: list[str], farm: FarmResult, **bench_kw) -> FarmResult:
-    """One worker thread per opened phone, each running run_bench on its phone into the shared store."""
+    """One worker thread per opened phone, each running run_bench on its phone into the shared store.
+    Progress (off unless bench_kw says progress=True) is one line per cell, each naming its phone."""
     from edge_kit.bench.harness import run_bench
+
+    bench_kw.setdefault("progress", False)
 
     def work(run: PhoneRun) -> None:
         t0 = time.monotonic()
         try:
-            run.summary = run_bench(models, run.device, progress=False, artifacts=run.artifacts, **bench_kw)
+            run.summary = run_bench(models, run.device, artifacts=run.artifacts, **bench_kw)
         except EdgekitError as err:
             run.error = str(err)
         except Exception as err:   # one phone's bug must not take the other phones' results with it

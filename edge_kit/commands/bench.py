@@ -84,7 +84,7 @@ def run_phones(args, models: list[str], serials: list[str] | None) -> int:
         for run in farm.runs:
             if run.device is not None:   # per phone: a simulator runs x86 .nb files, a phone ARM ones
                 run.artifacts = tuple(load_artifacts(args.artifact or [], run.device))
-        run_farm(models, farm, **_bench_kw(args, "1,4"))
+        run_farm(models, farm, progress=not args.quiet, **_bench_kw(args, "1,4"))
     finally:
         for dev in farm.devices:
             dev.close()
@@ -105,6 +105,8 @@ def run(args) -> int:
 
     models = args.models or ([] if args.artifact else default_models())
     serials = split_serials(args.serial)
+    if args.device not in DEVICES:
+        raise EdgekitError(f"unknown device {args.device!r}; choose from {', '.join(DEVICES)}")
     if args.device != "host" and (len(serials) > 1 or serials == ["all"]):
         return run_phones(args, models, None if serials == ["all"] else serials)
     device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn, args.adb_server)
