@@ -346,3 +346,20 @@ def test_local_server_is_used_only_when_it_has_the_phone(adb_server):
         assert local_server_has(sim.serial, port=adb_server.port)
         assert not local_server_has("127.0.0.1:1", port=adb_server.port)
     assert not local_server_has(None, port=_free_port())
+
+
+def test_unanswered_prompt_is_unauthorized_and_says_tap_allow(adb_server):
+    from android_runner.transport import DeviceAuthError
+
+    with DeviceSimulator(refuse_auth="pending") as sim:
+        adb_server.connect_device(sim.serial)
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(d.serial == sim.serial and d.state == "unauthorized"
+                                                 for d in adb_server.devices()):
+            time.sleep(0.2)
+        assert [d.state for d in adb_server.devices() if d.serial == sim.serial] == ["unauthorized"]
+        with pytest.raises(DeviceAuthError, match="tap 'Allow'"):
+            ServerTransport(adb_server, sim.serial, connect_timeout_s=2).connect()
+        r = run_cli("devices", "--adb-server", f"tcp:127.0.0.1:{adb_server.port}")
+        assert f"| {sim.serial} | unauthorized |" in r.stdout and "tap 'Allow'" in r.stderr
+        assert sim.auth_log[-1] == "pending"

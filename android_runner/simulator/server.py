@@ -55,7 +55,8 @@ class Device:
 
 
 class DeviceSimulator:
-    def __init__(self, profile: str = "sd855", host: str = "127.0.0.1", port: int = 0, refuse_auth: bool = False):
+    def __init__(self, profile: str = "sd855", host: str = "127.0.0.1", port: int = 0, refuse_auth: bool | str = False):
+        """refuse_auth: True = the user taps Deny; 'pending' = nobody answers the prompt."""
         if profile not in PROFILES:
             raise ValueError(f"unknown device profile {profile!r}; known: {', '.join(PROFILES)}")
         self.profile_name, self.host, self._port, self.refuse_auth = profile, host, port, refuse_auth
