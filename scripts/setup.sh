@@ -19,6 +19,12 @@ find_py310() {
   return 1
 }
 
+# The stock adb server (Debian's `adb`) for the device-farm tests; installed once, cheap when present.
+if ! command -v adb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq adb; } >/dev/null 2>&1 \
+    || echo "setup: could not install Debian's adb; the adb-server tests will be skipped" >&2
+fi
+
 stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then exit 0; fi
 
