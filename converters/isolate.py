@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import edge_kit
 from edge_kit.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
@@ -47,9 +48,13 @@ def run_isolated(target: str, kwargs: dict, *, model: str, stage: str, tool: str
         result = Path(tmp) / "result.json"
         request.write_text(json.dumps({"target": target, "kwargs": kwargs}))
         child_env = {**os.environ, **(env or {})}
-        # The child must import this project from the same place as the parent.
-        root = str(Path(__file__).resolve().parent.parent)
-        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+        # The child must import this project from the same place as the parent. From a checkout that is the
+        # directory holding edge_kit/ and converters/; a wheel puts this module inside edge_kit (as
+        # edge_kit.converters), where the child's interpreter finds it without help.
+        pkg = Path(edge_kit.__file__).resolve().parent
+        if pkg not in Path(__file__).resolve().parents:
+            root = str(pkg.parent)
+            child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
         try:
             proc = subprocess.run([sys.executable, "-m", "converters._child", str(request), str(result)],
                                   cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout)

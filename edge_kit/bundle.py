@@ -86,8 +86,8 @@ def _tflite_task(art: Artifact, labels: tuple[str, str], work: Path, name: str) 
         raise EdgekitError(f"the TFLite Task Library has no writer for {task} models edgekit makes: its ObjectDetector "
                            "needs SSD-style TFLite_Detection_PostProcess outputs, and edgekit's YOLO TFLite carries raw "
                            "heads (decode on the host as the manifest says); use --app paddlelite-demo")
-    if not tflite_metadata.available():
-        raise EdgekitError("tflite-support's metadata writers are missing; run scripts/setup.sh")
+    tflite_metadata.location()  # a one-line error naming where it looked and how to install
+    tflite_metadata.check_libusb()
     assets = work / "app" / "src" / "main" / "assets"
     assets.mkdir(parents=True)
     label_path = work / labels[0]
