@@ -123,6 +123,11 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
     if app not in APPS:
         raise EdgekitError(f"unknown app {app!r}; choose from {', '.join(APPS)}")
     fmt = "paddlelite" if app == "paddlelite-demo" else "tflite"
+    if app == "tflite-task":  # say what is missing before minutes of conversion, not after
+        from converters import tflite_metadata
+
+        tflite_metadata.location()
+        tflite_metadata.check_libusb()
     kwargs = dict(paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
     arts = convert(model, to=(fmt,), precisions=(precision,), lite_targets=(lite_target,), log=log or _stderr,
                    **kwargs)

@@ -5,6 +5,7 @@ The whole path (build a wheel, install it in a fresh venv, convert and bench) is
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -139,3 +140,27 @@ def test_missing_libusb_names_the_debian_package():
     with pytest.raises(EdgekitError) as err:
         tm.check_libusb("libedgekit-no-such-usb-1.0.so.0")  # the real loader, a library that is not there
     assert "apt-get install libusb-1.0-0" in str(err.value) and "libusb-1.0.so.0" in str(err.value)
+
+
+@pytest.mark.slow
+def test_bundle_finds_tflite_support_through_the_env_var(tmp_path):
+    """The metadata writers wherever EDGEKIT_TFLITE_SUPPORT_PATH says (here a symlink to the installed copy)."""
+    from converters import tflite_metadata as tm
+
+    # scripts/setup.sh installs it under the venv's prefix; venvs built before kept it in .venv/extras
+    installed = next((p for p in tm.default_locations() + [Path(sys.prefix) / "extras" / "tflite_support"]
+                      if (p / "tensorflow_lite_support" / "metadata").is_dir()), None)
+    assert installed, "tflite-support is not installed (scripts/setup.sh installs it)"
+    custom = tmp_path / "my tflite support"
+    custom.symlink_to(installed, target_is_directory=True)
+    from conftest import run_cli
+
+    proc = run_cli("bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(tmp_path / "out"),
+                   env={tm.ENV_VAR: str(custom)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = json.loads((tmp_path / "out" / "MobileNetV3_small_ssld-tflite-task" / "edgekit_bundle.json").read_text())
+    assert info["outputs_unchanged_by_metadata"] and info["associated_files"]
+    missing = run_cli("bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(tmp_path / "out2"),
+                      env={tm.ENV_VAR: str(tmp_path / "nowhere")})
+    assert missing.returncode != 0 and f"{tm.ENV_VAR}={tmp_path / 'nowhere'}" in missing.stderr
+    assert not (tmp_path / "out2").exists()
