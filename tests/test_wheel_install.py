@@ -50,7 +50,7 @@ def _uv():
 
 
 def _norm_pin(line: str) -> tuple[str, str]:
-    name, ver = line.split("#")[0].strip().split("==")
+    name, ver = line.strip().split("==")
     return name.strip().lower().replace("_", "-").replace(".", "-"), ver.strip()
 
 
@@ -92,7 +92,8 @@ def installed(tmp_path_factory):
     frozen = _run([venv / "bin" / "python", "-m", "edge_kit", "--version"], cwd=tmp, env=base_env, what="--version")
     assert frozen.stdout.startswith("edgekit ")
     # the installed set is the lock's: every package the lock names that got installed has the lock's version
-    lock = dict(_norm_pin(ln) for ln in (ROOT / "requirements.lock").read_text().splitlines() if "==" in ln)
+    pins = [ln.split("#")[0] for ln in (ROOT / "requirements.lock").read_text().splitlines()]
+    lock = dict(_norm_pin(ln) for ln in pins if "==" in ln)
     got = json.loads(_run([venv / "bin" / "python", "-c", _LIST_INSTALLED], cwd=tmp, env=base_env,
                           what="installed versions").stdout)
     off = {name: (ver, lock[name]) for name, ver in got.items() if name in lock and lock[name] != ver}
