@@ -56,6 +56,8 @@ def test_rewrite_points_imports_and_module_strings_at_edge_kit():
                  '"converters_extra.mod:f"', 'NAME = "converters"', '"""converters.isolate.run_isolated starts'):
         assert kept in out
     assert _wheel_names().leftover_references(out) == []
+    # an in-tree rebuild finds already-rewritten files in build/lib: rewriting again changes nothing
+    assert _wheel_names().rewrite_source(out) == out
 
 
 def test_build_refuses_what_it_cannot_rewrite():
