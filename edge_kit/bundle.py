@@ -86,8 +86,8 @@ def _tflite_task(art: Artifact, labels: tuple[str, str], work: Path, name: str) 
         raise EdgekitError(f"the TFLite Task Library has no writer for {task} models edgekit makes: its ObjectDetector "
                            "needs SSD-style TFLite_Detection_PostProcess outputs, and edgekit's YOLO TFLite carries raw "
                            "heads (decode on the host as the manifest says); use --app paddlelite-demo")
-    if not tflite_metadata.available():
-        raise EdgekitError("tflite-support's metadata writers are missing; run scripts/setup.sh")
+    tflite_metadata.location()  # a one-line error naming where it looked and how to install
+    tflite_metadata.check_libusb()
     assets = work / "app" / "src" / "main" / "assets"
     assets.mkdir(parents=True)
     label_path = work / labels[0]
@@ -123,6 +123,11 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
     if app not in APPS:
         raise EdgekitError(f"unknown app {app!r}; choose from {', '.join(APPS)}")
     fmt = "paddlelite" if app == "paddlelite-demo" else "tflite"
+    if app == "tflite-task":  # say what is missing before minutes of conversion, not after
+        from converters import tflite_metadata
+
+        tflite_metadata.location()
+        tflite_metadata.check_libusb()
     kwargs = dict(paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
     arts = convert(model, to=(fmt,), precisions=(precision,), lite_targets=(lite_target,), log=log or _stderr,
                    **kwargs)

@@ -35,7 +35,17 @@ py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has 
 .venv/bin/python -m pip install -q --no-deps -e .
 .venv/bin/python -m pip check
 # tflite-support's metadata writers (for `edgekit bundle --app tflite-task`) pin protobuf<4, which
-# TensorFlow 2.21 cannot use: install the wheel alone beside the venv; only a child process imports it.
-.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/extras/tflite_support "tflite-support==0.4.4"
+# TensorFlow 2.21 cannot use: install the wheel alone under the venv's prefix, where
+# converters/tflite_metadata.py looks by default (EDGEKIT_TFLITE_SUPPORT_PATH overrides); only a child
+# process imports it.
+.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/share/edgekit/tflite_support "tflite-support==0.4.4"
+# Its native modules link libusb-1.0.so.0: Debian's libusb-1.0-0 (installed when running as root on Debian).
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1\.0\.so\.0'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libusb-1.0-0 >/dev/null
+  else
+    echo "setup: warning: libusb-1.0.so.0 is missing; \`edgekit bundle --app tflite-task\` needs it (Debian: apt-get install libusb-1.0-0)" >&2
+  fi
+fi
 rm -f .venv/.edgekit-lock-*; touch "$stamp"
 echo "setup: .venv ready ($(.venv/bin/python --version))"
