@@ -58,6 +58,8 @@ def _edits_md(contract, edits) -> str:
     rows = [f"# Edits {contract.title} needs\n", f"Source: {contract.repo}@{contract.commit[:12]}\n"]
     for e in edits:
         rows.append(f"## `{e.file}` line {e.line}\n\n{e.why}\n\n```diff\n- {e.old}\n+ {e.new}\n```\n")
+    if contract.runtime_note():
+        rows.append(f"## Runtime version\n\n{contract.runtime_note()}\n")
     return "\n".join(rows)
 
 
@@ -204,10 +206,10 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         else:
             details.update(_tflite_metadata(art, model_file, contract.kind, names, work))
         edits = contract.edits(name, len(names))
-        if edits:
+        if edits or contract.runtime_note():
             (work / "app_edits.json").write_text(json.dumps({"app": contract.name, "source": f"{contract.repo}@"
-                                                             f"{contract.commit}", "edits": [e.as_dict() for e in edits]},
-                                                            indent=2) + "\n")
+                                                             f"{contract.commit}", "edits": [e.as_dict() for e in edits],
+                                                             "runtime": contract.runtime_note()}, indent=2) + "\n")
             (work / "APP_EDITS.md").write_text(_edits_md(contract, edits))
         (work / CHECK_DIR).mkdir(exist_ok=True)
         if twin is not None:
@@ -225,7 +227,8 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
                    "weights": art.manifest.get("source", {}).get("weights"), "graph": art.manifest.get("graph"),
                    "app_graph": contract.app_graph(src), "preprocess_in_app": art.manifest["preprocess"],
                    "input_shape": list(src.input_shape), "model_file": paths["model"], "test_image": image_rel,
-                   "contract": contract.describe(), "edits": [e.as_dict() for e in edits], **details}
+                   "contract": contract.describe(), "edits": [e.as_dict() for e in edits],
+                   "runtime_note": contract.runtime_note(), **details}
         (work / "edgekit_bundle.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         shutil.copy2(art.path.with_name(art.path.name + ".manifest.json"), work / "artifact.manifest.json")
         if dest.exists():

@@ -85,6 +85,13 @@ class Contract:
     def edits(self, model_dir: str, num_classes: int) -> list[Edit]:
         return []
 
+    def runtime_note(self) -> str:
+        """What the app's runtime version means for edgekit's artifact."""
+        from edge_kit.apps.paddlelite_demo import runtime_note
+
+        url = getattr(self, "GRADLE_URL", None)
+        return runtime_note(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, url) if url else ""
+
     def asset_paths(self, model_dir: str, label_file: str) -> dict:
         """file kind -> path inside the bundle."""
         raise NotImplementedError

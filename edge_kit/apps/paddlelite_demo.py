@@ -24,7 +24,6 @@ from edge_kit.apps.contract import (Contract, ContractBreak, Edit, Shown, Term, 
 
 REPO = "PaddlePaddle/Paddle-Lite-Demo"
 COMMIT = "82f329f38f2c8066c89149a88588d24b8185536b"
-LITE_LIB_213 = "https://paddlelite-demo.bj.bcebos.com/libs/android/paddle_lite_libs_v2_13.tar.gz"
 SAMPLE = "edgekit_sample.jpg"
 
 
@@ -48,11 +47,14 @@ def _csv(values) -> str:
     return ",".join(f"{v:g}" for v in values)
 
 
-def _gradle_edit(build_gradle: str, line: int, old_url: str) -> Edit:
-    return Edit(build_gradle, line, old_url, LITE_LIB_213,
-                "the .nb is written by opt 2.13rc0; the app downloads the 2.10 runtime (use a 2.13 Paddle-Lite "
-                "Android library: this URL follows the demo's naming and is NOT verified to exist; a library "
-                "built from Paddle-Lite v2.13 (build_android.sh --with_java=ON) works the same)")
+def runtime_note(build_gradle: str, line: int, url: str) -> str:
+    """What the version gap means; not an exact edit (edgekit knows no verified 2.13 archive URL)."""
+    return (f"{build_gradle}:{line} downloads {url} (Paddle-Lite 2.10); the .nb is written by opt 2.13rc0. "
+            "Paddle-Lite's naive-buffer loader compares the opt version string with its own and logs a warning "
+            "(LOG(FATAL) in older releases); the real risk is an op or kernel variant that opt 2.13 emits and "
+            "the 2.10 library lacks, which fails when the predictor is created. Replace that archive with a "
+            "Paddle-Lite 2.13 Android build (the Java API jar + libpaddle_lite_jni.so / C++ lib of the same "
+            "version) to remove the gap. Not checkable here: no ARM device, no 2.10 ARM runtime.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -123,8 +125,7 @@ class ClassificationCxx(Contract):
         new = self.OVERRIDE.replace("mobilenet_v1_for_cpu", model_dir)
         why = "onResume/the CPU switch replace the model folder with mobilenet_v1_for_cpu"
         return [Edit(f"{self.app_dir}/{self.MAIN}", self.OVERRIDE_LINE, self.OVERRIDE, new, why),
-                Edit(f"{self.app_dir}/{self.MAIN}", self.SWITCH_LINE, self.OVERRIDE, new, why),
-                _gradle_edit(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, self.GRADLE_URL)]
+                Edit(f"{self.app_dir}/{self.MAIN}", self.SWITCH_LINE, self.OVERRIDE, new, why)]
 
     # -- replay -----------------------------------------------------------------------------------
     def loaded_model_dir(self, bundle: Path, settings: dict) -> str:
@@ -212,8 +213,7 @@ class ClassificationJava(ClassificationCxx):
     def edits(self, model_dir, num_classes):
         new = self.OVERRIDE.replace("mobilenet_v1_for_cpu", model_dir)
         return [Edit(f"{self.app_dir}/{self.MAIN}", self.OVERRIDE_LINE, self.OVERRIDE, new,
-                     "onResume replaces the model folder with mobilenet_v1_for_cpu"),
-                _gradle_edit(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, self.GRADLE_URL)]
+                     "onResume replaces the model folder with mobilenet_v1_for_cpu")]
 
     @staticmethod
     def load_labels(raw: bytes) -> list[str]:
@@ -315,7 +315,7 @@ class SegmentationCxx(Contract):
                 "image": f"app/src/main/assets/images/{SAMPLE}"}
 
     def edits(self, model_dir, num_classes):
-        return [_gradle_edit(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, self.GRADLE_URL)]
+        return []
 
     def model_path(self, bundle: Path, settings: dict) -> str:
         return setting(settings, self.DEFAULTS, "MODEL_PATH_DEFAULT").split("/")[0] + "/model.nb"
@@ -418,8 +418,7 @@ class SegmentationJava(SegmentationCxx):
     def edits(self, model_dir, num_classes):
         new = "final int[] colors_map = {" + ", ".join(self.palette(num_classes)) + "};"
         return [Edit(f"{self.app_dir}/{self.VIS}", self.COLORS_LINE, self.COLORS, new,
-                     f"the colour map has 2 entries; this model has {num_classes} classes"),
-                _gradle_edit(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, self.GRADLE_URL)]
+                     f"the colour map has 2 entries; this model has {num_classes} classes")]
 
     def model_path(self, bundle, settings):
         return setting(settings, self.DEFAULTS, "MODEL_PATH_DEFAULT") + "/model.nb"

@@ -53,7 +53,7 @@ class TaskImageClassifier(_Task):
              f"{CC}/processor/classification_postprocessor.cc:131-136,212-214"),
         Term("input", "frame resized to the input tensor; float input normalised (p - mean) / std with the "
              "metadata's NormalizationOptions (pixel units)", f"{CC}/processor/image_preprocessor.cc:158-184"),
-        Term("labels", "the associated TENSOR_AXIS_LABELS file, one label per line", f"{MW}/image_classifier.py"),
+        Term("labels", "the associated TENSOR_AXIS_LABELS file, one label per line", f"{MW}/image_classifier.py:130-132"),
     )
 
     def app_graph(self, source):
