@@ -90,7 +90,8 @@ def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, b
         layer = app_graphs.wrap(layer, app_graph)
     shape = list(build_kwargs.get("input_shape", spec.input_shape))
     prefix = Path(out_dir) / "inference"
-    paddle.jit.save(layer, str(prefix), input_spec=[paddle.static.InputSpec(shape, "float32", "image")])
+    specs = app_graphs.input_specs(app_graph, shape) if app_graph else [paddle.static.InputSpec(shape, "float32", "image")]
+    paddle.jit.save(layer, str(prefix), input_spec=specs)
     if not prefix.with_suffix(".pdmodel").exists():
         raise RuntimeError("paddle.jit.save wrote no .pdmodel (is PIR still on?)")
     return {"weights": getattr(layer, "edgekit_weights", "unknown"), "paddle": paddle.__version__}

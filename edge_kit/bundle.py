@@ -39,13 +39,23 @@ def _label_names(src, num_classes: int) -> tuple[str, list[str]]:
     return "labels.txt", [f"class_{i}" for i in range(num_classes)]
 
 
-def _sample_jpeg(path: Path) -> None:
+def _sample_image(path: Path, src) -> None:
+    """The test picture. An untrained detector scores like a detector only on the images its objectness
+    prior was calibrated on, so a zoo YOLO without weights gets its first calibration image, lossless
+    (PNG) and at the network size (the app's resize is then exact)."""
     from PIL import Image
 
-    from edge_kit.images import natural_image
+    from edge_kit.images import natural_image, natural_images
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(natural_image(*CHECK_IMAGE_HW, seed=2024)).save(path, quality=92)
+    if src.task == "detection" and src.kind == "zoo" and not src.weights:
+        from edge_kit.zoo.build import CALIB_PIXELS, CALIB_SEED
+
+        _, _, h, w = src.input_shape
+        img = natural_images(max(2, min(8, CALIB_PIXELS // (h * w))), h, w, CALIB_SEED)[0]
+    else:
+        img = natural_image(*CHECK_IMAGE_HW, seed=2024)
+    Image.fromarray(img).save(path, **({"quality": 92} if path.suffix == ".jpg" else {}))
 
 
 def _strings_xml(settings: dict) -> str:
@@ -67,12 +77,30 @@ def _adapted_pipeline(src, contract, log):
     """The Pipeline converting the graph this app needs (the standard one when it needs none)."""
     from edge_kit.apps import graph as app_graphs
     from edge_kit.pipeline import Pipeline
+    from edge_kit.sources import Source
 
     adapt = contract.app_graph(src)
     if not adapt:
         return Pipeline(src, log)
-    app_src = dataclasses.replace(src, preprocess=contract.app_preprocess(src))
-    pipe = Pipeline(app_src, log)
+
+    class AppSource(Source):
+        def parity_inputs(self):
+            x = super().parity_inputs()
+            if self.kind == "zoo" and self.task == "detection" and not self.weights and adapt.get("bgr_input"):
+                # calibration images come normalised R,G,B; the app feeds B,G,R (mean/std reversed to match)
+                x = np.ascontiguousarray(x[:, ::-1])
+            return x
+
+    class AppPipeline(Pipeline):
+        def extra_inputs(self, images):
+            if adapt.get("kind") != "yolo":
+                return {}
+            n, _, h, w = images.shape   # the YOLO demo's im_size: {width, height} of the network input
+            return {"im_size": np.tile(np.array([[w, h]], np.int32), (n, 1))}
+
+    fields = {f.name: getattr(src, f.name) for f in dataclasses.fields(src)}
+    app_src = AppSource(**{**fields, "preprocess": contract.app_preprocess(src)})
+    pipe = AppPipeline(app_src, log)
     pipe.graphs = {"deploy": {"app_graph": {**adapt, "code": app_graphs.code_hash()}}}
     return pipe
 
@@ -194,7 +222,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         model_file = work / paths["model"]
         model_file.parent.mkdir(parents=True, exist_ok=True)
         image_rel = paths.get("image", "edgekit_check/edgekit_sample.jpg")
-        _sample_jpeg(work / image_rel)
+        _sample_image(work / image_rel, src)
         details: dict = {}
         if contract.runtime == "paddlelite":
             shutil.copy2(art.path, model_file)
@@ -217,6 +245,9 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         from PIL import Image
 
         ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names)
+        if src.task == "detection":
+            ref["threshold"] = float(details["settings"]["SCORE_THRESHOLD_DEFAULT"])
+            ref["input_wh"] = [src.input_shape[3], src.input_shape[2]]
         (work / CHECK_DIR / "reference.json").write_text(json.dumps(ref, indent=2) + "\n")
         if mask is not None:
             np.save(work / CHECK_DIR / "reference_mask.npy", mask)

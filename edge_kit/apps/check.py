@@ -27,6 +27,10 @@ def reference_view(task: str, outputs: list[np.ndarray], names: list[str]) -> tu
         p /= p.sum()
         order = np.argsort(-p, kind="stable")[:10]
         return {"kind": "topk", "items": [[names[i], float(p[i])] for i in order]}, None
+    if task == "detection":
+        rows = outputs[0].reshape(-1, 6)
+        return {"kind": "boxes", "rows": [[names[int(r[0])] if 0 <= int(r[0]) < len(names) else "Unknow",
+                                            float(r[1]), *map(float, r[2:])] for r in rows]}, None
     if task == "semantic_segmentation":
         return {"kind": "mask"}, outputs[0].reshape(outputs[0].shape[-2:]).astype(np.int64)
     raise ValueError(task)
@@ -45,12 +49,45 @@ def compare(shown, ref: dict, ref_mask) -> tuple[bool, str]:
         if len(shown.items) < min(3, len(ref["items"])):
             return False, f"the app shows {len(shown.items)} results"
         return True, f"top-{len(shown.items)} labels and scores match the reference"
+    if ref["kind"] == "boxes":
+        return _compare_boxes(shown, ref)
     mask = shown.mask
     if mask is None or mask.shape != ref_mask.shape:
         return False, f"mask shape {None if mask is None else mask.shape} vs reference {ref_mask.shape}"
     agree = float((mask == ref_mask).mean())
     ok = agree >= MASK_AGREEMENT
     return ok, f"{agree:.4f} of pixels agree with the reference label map (need {MASK_AGREEMENT})"
+
+
+def _compare_boxes(shown, ref: dict) -> tuple[bool, str]:
+    """Every box the app draws (score >= its threshold) matches a reference row: class, score, IoU >= 0.9."""
+    thr = ref.get("threshold", 0.0)
+    want = [r for r in ref["rows"] if r[1] >= thr]
+    if len(shown.items) != len(want):
+        return False, f"the app draws {len(shown.items)} boxes, the reference has {len(want)} with score >= {thr}"
+    if not want:
+        return False, f"no reference box scores >= {thr} on the test image: nothing to compare (no proof)"
+    w, h = ref["input_wh"]
+    for name, score, x, y, bw, bh in shown.items:
+        box = np.array([x * w, y * h, x * w + bw * w - 1, y * h + bh * h - 1])
+        best = 0.0
+        for r in want:
+            if r[0] == name and abs(r[1] - score) <= SCORE_TOL:
+                ix = max(0.0, min(box[2], r[4]) - max(box[0], r[2]) + 1)
+                iy = max(0.0, min(box[3], r[5]) - max(box[1], r[3]) + 1)
+                union = (box[2] - box[0] + 1) * (box[3] - box[1] + 1) + (r[4] - r[2] + 1) * (r[5] - r[3] + 1) - ix * iy
+                best = max(best, ix * iy / union)
+        if best < 0.9:
+            return False, f"the app's box {name} {score:.3f} matches no reference box (best IoU {best:.2f})"
+    return True, f"{len(want)} boxes (score >= {thr}) match the reference in class, score and IoU >= 0.9"
+
+
+def _input_count(model: Path) -> int:
+    from paddlelite.lite import MobileConfig, create_paddle_predictor
+
+    config = MobileConfig()
+    config.set_model_from_file(str(model))
+    return len(create_paddle_predictor(config).get_input_names())
 
 
 def check_bundle(dest: Path) -> dict:
@@ -73,6 +110,11 @@ def check_bundle(dest: Path) -> dict:
         model, runner = check / "model.x86.nb", run_paddlelite
 
     def run(inputs):
+        if contract.runtime == "paddlelite":
+            have = _input_count(model)
+            if have < len(inputs):   # Paddle-Lite CHECK-fails (aborts the process): say so instead
+                raise ContractBreak(f"the app fills GetInput({len(inputs) - 1}); the model has {have} input(s): "
+                                    "Paddle-Lite aborts (Check failed: input_names_.size() > offset)")
         return runner(model, inputs)[0]
 
     result = {"app": contract.name, "title": contract.title, "image": info["test_image"],

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_kit.postprocess.yolo import COCO_YOLO
 from edge_kit.apps.contract import (Contract, ContractBreak, Edit, Shown, Term, edited_value, edits_applied, floats,
                                     nchw, quoted, read_strings, resize_bilinear, setting)
 
@@ -444,3 +445,93 @@ class SegmentationJava(SegmentationCxx):
         if lab.size and int(lab.min()) < 0:
             raise ContractBreak("negative label: ArrayIndexOutOfBoundsException")
         return Shown("mask", mask=lab)
+
+
+# ------------------------------------------------------------------------------------------------
+class YoloCxx(Contract):
+    name = "plite-yolo"
+    title = "Paddle-Lite-Demo YOLOv3 detection (C++ yolo_detection_demo)"
+    repo, commit, task = REPO, COMMIT, "detection"
+    app_dir = "object_detection/android/app/cxx/yolo_detection_demo/app"
+    SETTINGS_ACT = "src/main/java/com/baidu/paddle/lite/demo/yolo_detection/SettingsActivity.java"
+    DEFAULTS = {"MODEL_DIR_DEFAULT": "models/yolov3_mobilenet_v3_for_cpu",
+                "LABEL_PATH_DEFAULT": "labels/coco-labels-2014_2017.txt", "CPU_THREAD_NUM_DEFAULT": "1",
+                "CPU_POWER_MODE_DEFAULT": "LITE_POWER_HIGH", "INPUT_WIDTH_DEFAULT": "320",
+                "INPUT_HEIGHT_DEFAULT": "320", "INPUT_MEAN_DEFAULT": "0.485,0.456,0.406",
+                "INPUT_STD_DEFAULT": "0.229,0.224,0.225", "SCORE_THRESHOLD_DEFAULT": "0.2"}
+    GRADLE_LINE, GRADLE_URL = 48, "https://paddlelite-demo.bj.bcebos.com/libs/android/paddle_lite_libs_v2_10_rc.tar.gz"
+
+    @property
+    def terms(self):
+        s = self.src
+        return (
+            Term("settings keys + defaults", "; ".join(f"{k}={v}" for k, v in self.DEFAULTS.items()),
+                 s("src/main/res/values/strings.xml", "13-21")),
+            Term("settings read", "pre-installed model = the *_DEFAULT strings", s(self.SETTINGS_ACT, "74-82")),
+            Term("model file", "<MODEL_DIR>/model.nb copied from assets to the cache dir",
+                 s("src/main/java/com/baidu/paddle/lite/demo/yolo_detection/MainActivity.java", "159-160") + "; " +
+                 s("src/main/cpp/Pipeline.cc", 25)),
+            Term("label file", "every line is a label (class id = line index)", s("src/main/cpp/Pipeline.cc", "35-47")),
+            Term("input 0", "float32 [1,3,H,W]; cv::resize, BGRA2RGB on RGBA (= B,G,R), /255, (x - mean)/std",
+                 s("src/main/cpp/Pipeline.cc", "67-81")),
+            Term("input 1", "int32 [1,2] = {INPUT_WIDTH, INPUT_HEIGHT} (GetInput(1): a one-input model aborts)",
+                 s("src/main/cpp/Pipeline.cc", "82-87")),
+            Term("output 0", "float rows of 6: class, score, x1, y1, x2, y2 in input pixels; score < SCORE_THRESHOLD "
+                 "skipped; box / INPUT_WIDTH/HEIGHT", s("src/main/cpp/Pipeline.cc", "90-116")),
+            Term("runtime", "Paddle-Lite Android libs v2.10-rc", s("build.gradle", self.GRADLE_LINE)),
+        )
+
+    def refuse(self, source):
+        why = super().refuse(source)
+        if why:
+            return why
+        if source.kind != "zoo" or "YOLO" not in source.name.upper():
+            return "the YOLO demo decodes nothing itself: edgekit builds its two-input graph for zoo YOLOv3 models only"
+        return None
+
+    def app_graph(self, source):
+        return {"kind": "yolo", "bgr_input": True}
+
+    def app_preprocess(self, source):
+        return _bgr(source.preprocess)
+
+    def settings(self, source, model_dir, label_file):
+        pre = _bgr(source.preprocess)
+        _, _, h, w = source.input_shape
+        return {"MODEL_DIR_DEFAULT": f"models/{model_dir}", "LABEL_PATH_DEFAULT": f"labels/{label_file}",
+                "CPU_THREAD_NUM_DEFAULT": "1", "CPU_POWER_MODE_DEFAULT": "LITE_POWER_HIGH",
+                "INPUT_WIDTH_DEFAULT": str(w), "INPUT_HEIGHT_DEFAULT": str(h), "INPUT_MEAN_DEFAULT": _csv(pre.mean),
+                "INPUT_STD_DEFAULT": _csv(pre.std),
+                # untrained weights score below the demo's 0.2: show what the graph's NMS keeps
+                "SCORE_THRESHOLD_DEFAULT": "0.2" if source.weights else f"{COCO_YOLO.score_threshold:g}"}
+
+    def asset_paths(self, model_dir, label_file):
+        return {"model": f"app/src/main/assets/models/{model_dir}/model.nb",
+                "labels": f"app/src/main/assets/labels/{label_file}", "image": "edgekit_check/edgekit_sample.png"}
+
+    def replay(self, bundle, info, image, run):
+        settings = read_strings(bundle / "settings_strings.xml")
+        assets = bundle / "app" / "src" / "main" / "assets"
+        folder = setting(settings, self.DEFAULTS, "MODEL_DIR_DEFAULT")
+        if not (assets / folder / "model.nb").exists():
+            raise ContractBreak(f"the app loads assets/{folder}/model.nb, which the bundle does not provide")
+        raw = (assets / setting(settings, self.DEFAULTS, "LABEL_PATH_DEFAULT")).read_bytes().decode()
+        labels = raw.split("\n")                      # while (file) { getline; push_back } keeps a last ""
+        w, h = int(setting(settings, self.DEFAULTS, "INPUT_WIDTH_DEFAULT")), \
+            int(setting(settings, self.DEFAULTS, "INPUT_HEIGHT_DEFAULT"))
+        mean, std = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT")), \
+            floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT"))
+        x = resize_bilinear(image, h, w)[..., ::-1].astype(np.float32) / 255.0
+        x = nchw((x - np.float32(mean)) / np.float32(std))
+        out = run([x, np.array([[w, h]], np.int32)])[0]
+        if out.dtype != np.float32 or out.size % 6:
+            raise ContractBreak(f"output {out.dtype} {out.shape}: Pipeline.cc reads float rows of 6")
+        thr = float(setting(settings, self.DEFAULTS, "SCORE_THRESHOLD_DEFAULT"))
+        items = []
+        for row in out.reshape(-1, 6):
+            cls, score = int(round(float(row[0]))), float(row[1])
+            if score < thr:
+                continue
+            name = labels[cls] if 0 <= cls < len(labels) else "Unknow"
+            items.append((name, score, row[2] / w, row[3] / h, (row[4] - row[2] + 1) / w, (row[5] - row[3] + 1) / h))
+        return Shown("boxes", items)
