@@ -521,6 +521,11 @@ class YoloCxx(Contract):
             int(setting(settings, self.DEFAULTS, "INPUT_HEIGHT_DEFAULT"))
         mean, std = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT")), \
             floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT"))
+        if [h, w] != list(info["input_shape"][2:]):
+            # The exported graph's upsampling sizes are constants of its input size: another size
+            # breaks the FPN concatenations (or silently shifts boxes), so it is a contract break.
+            raise ContractBreak(f"the app feeds {w}x{h} (INPUT_WIDTH/HEIGHT_DEFAULT); the model is fixed at "
+                                f"{info['input_shape'][3]}x{info['input_shape'][2]}")
         x = resize_bilinear(image, h, w)[..., ::-1].astype(np.float32) / 255.0
         x = nchw((x - np.float32(mean)) / np.float32(std))
         out = run([x, np.array([[w, h]], np.int32)])[0]
