@@ -57,7 +57,7 @@ def test_unsupported_pairs_refused_before_converting(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bundle_mod, "_convert_for", no_conversion)
     for model, app, words in (("YOLOv3-MobileNetV1", "tflite-task", "TFLite_Detection_PostProcess"),
-                              ("YOLOv3-MobileNetV1", "paddlelite-demo", "YOLO demo"),
+                              (CLS, "plite-yolo", "runs detection models"),
                               (CLS, "plite-seg-java", "runs semantic_segmentation models"),
                               (SEG, "plite-cls-cxx", "runs classification models")):
         t0 = time.time()
@@ -203,3 +203,68 @@ def test_check_only_cli_exit_codes(cls_bundles, tmp_path):
     (bad / "app_edits.json").unlink()
     r = run_cli("bundle", "--check-only", str(bad))
     assert r.returncode == 1 and "check FAILED" in r.stdout
+
+
+YOLO = "YOLOv3-MobileNetV1"
+
+
+@pytest.fixture(scope="module")
+def yolo_bundle(tmp_path_factory):
+    # The zoo's YOLOs are fixed at 608x608 (the smallest configuration it has): minutes to convert.
+    out = tmp_path_factory.mktemp("yolo")
+    return _bundle("plite-yolo", YOLO, out), _standard_twin(YOLO)
+
+
+@pytest.mark.slow
+def test_yolo_bundle_meets_the_demo(yolo_bundle, tmp_path):
+    good, std_twin = yolo_bundle
+    r = _check(good)
+    assert r["status"] == "passed" and "boxes" in r["reason"], r
+    settings = (good / "settings_strings.xml").read_text()
+    assert 'name="INPUT_WIDTH_DEFAULT">608<' in settings and 'name="MODEL_DIR_DEFAULT">models/' + YOLO in settings
+    # main's one-input graph: the demo fills GetInput(1) and Paddle-Lite aborts
+    bad = _variant(good, tmp_path, "one_input")
+    shutil.copy2(std_twin, bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed" and "GetInput(1)" in r["reason"], r
+    # main's settings keys (MODEL_PATH_DEFAULT, INPUT_SHAPE_DEFAULT): the demo reads MODEL_DIR_DEFAULT and
+    # INPUT_WIDTH/HEIGHT_DEFAULT, so it loads its own folder at 320x320
+    bad = _variant(good, tmp_path, "old_keys")
+    (bad / "settings_strings.xml").write_text(_old_settings_xml(
+        {"MODEL_PATH_DEFAULT": f"models/{YOLO}", "INPUT_SHAPE_DEFAULT": "1,3,608,608"}))
+    r = _check(bad)
+    assert r["status"] == "failed" and "yolov3_mobilenet_v3_for_cpu" in r["reason"], r
+    bad = _variant(good, tmp_path, "size")
+    text = (good / "settings_strings.xml").read_text().replace(">608<", ">320<")
+    (bad / "settings_strings.xml").write_text(text)
+    r = _check(bad)
+    assert r["status"] == "failed" and "320x320" in r["reason"], r
+
+
+@pytest.fixture(scope="module")
+def task_classifier(tmp_path_factory):
+    from edge_kit.apps.tflite_task import TaskImageClassifier
+    from edge_kit.bundle import _label_names, _tflite_metadata
+    from edge_kit.convert import convert
+    from edge_kit.sources import zoo_source
+
+    out = tmp_path_factory.mktemp("task")
+    good = _bundle("tflite-task", CLS, out)
+    # main's bundle: the standard graph's TFLite (logits) under the same 'probability' metadata
+    std = next(a for a in convert(CLS, to=("tflite",), log=lambda m: None) if a.format == "tflite" and a.precision == "fp32")
+    bad = out / "old"
+    shutil.copytree(good, bad)
+    model = bad / json.loads((good / "edgekit_bundle.json").read_text())["model_file"]
+    model.unlink()
+    _tflite_metadata(std, model, TaskImageClassifier.kind, _label_names(zoo_source(CLS), 1000)[1], out)
+    return good, bad
+
+
+@pytest.mark.slow
+def test_task_image_classifier_gets_probabilities(task_classifier):
+    good, bad = task_classifier
+    r = _check(good)
+    assert r["status"] == "passed", r
+    assert json.loads((good / "edgekit_bundle.json").read_text())["app_graph"]["softmax"] is True
+    r = _check(bad)
+    assert r["status"] == "failed" and "score" in r["reason"], r
