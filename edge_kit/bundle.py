@@ -132,19 +132,17 @@ def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[
     return art, twin
 
 
-def _reference(src, log, image: np.ndarray, names: list[str]) -> tuple[dict, Optional[np.ndarray]]:
+def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple[dict, Optional[np.ndarray]]:
     """What a correct app shows for `image`: the standard graph (Paddle Inference), edgekit's own
-    preprocessing after the app's direct resize to the network size."""
+    normalisation after the app's own resizing to the network size."""
     from converters.isolate import run_isolated
     from converters.paddle_source import LEGACY_ENV, load_outputs
     from edge_kit.apps.check import reference_view
-    from edge_kit.apps.contract import resize_bilinear
     from edge_kit.images import preprocess
     from edge_kit.pipeline import Pipeline
 
     ref = Pipeline(src, log).reference("deploy")
-    h, w = src.input_shape[2:]
-    x = preprocess(resize_bilinear(image, h, w)[None], src.preprocess)
+    x = preprocess(contract.geometry_for_reference(image, src)[None], src.preprocess)
     with tempfile.TemporaryDirectory(prefix="edgekit-ref-") as tmp:
         np.savez(Path(tmp) / "in.npz", image=x)
         run_isolated("converters.paddle_source:child_reference_outputs",
@@ -226,10 +224,15 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         details: dict = {}
         if contract.runtime == "paddlelite":
             shutil.copy2(art.path, model_file)
-            (work / paths["labels"]).parent.mkdir(parents=True, exist_ok=True)
-            (work / paths["labels"]).write_bytes(contract.label_text(names).encode())
+            if "labels" in paths:
+                (work / paths["labels"]).parent.mkdir(parents=True, exist_ok=True)
+                (work / paths["labels"]).write_bytes(contract.label_text(names).encode())
+            if "yml" in paths:
+                (work / paths["yml"]).parent.mkdir(parents=True, exist_ok=True)
+                (work / paths["yml"]).write_text(contract.model_yml(src, names))
             settings = contract.settings(src, name, label_file)
-            (work / "settings_strings.xml").write_text(_strings_xml(settings))
+            if settings:
+                (work / "settings_strings.xml").write_text(_strings_xml(settings))
             details["settings"] = settings
         else:
             details.update(_tflite_metadata(art, model_file, contract.kind, names, work))
@@ -244,7 +247,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
             shutil.copy2(twin.path, work / CHECK_DIR / "model.x86.nb")
         from PIL import Image
 
-        ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names)
+        ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names, contract)
         if src.task == "detection":
             ref["threshold"] = float(details["settings"]["SCORE_THRESHOLD_DEFAULT"])
             ref["input_wh"] = [src.input_shape[3], src.input_shape[2]]

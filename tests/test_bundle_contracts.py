@@ -268,3 +268,29 @@ def test_task_image_classifier_gets_probabilities(task_classifier):
     assert json.loads((good / "edgekit_bundle.json").read_text())["app_graph"]["softmax"] is True
     r = _check(bad)
     assert r["status"] == "failed" and "score" in r["reason"], r
+
+
+@pytest.mark.slow
+def test_paddlex_sdk_classifier(cls_bundles, tmp_path):
+    _, std_twin, out = cls_bundles
+    good = _bundle("paddlex-sdk", CLS, out)
+    r = _check(good)
+    assert r["status"] == "passed" and len(r["app_shows"]) == 1, r
+    assets = good / "app" / "src" / "main" / "assets"
+    # main had no PaddleX layout: its paddlelite-demo bundle has no model/model.nb nor config/model.yml
+    bad = _variant(good, tmp_path, "layout")
+    shutil.rmtree(bad / "app" / "src" / "main" / "assets" / "config")
+    r = _check(bad)
+    assert r["status"] == "failed" and "config/model.yml" in r["reason"], r
+    # the standard graph: logits, the SDK's top-1 starts from score 0
+    bad = _variant(good, tmp_path, "logits")
+    shutil.copy2(std_twin, bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r
+    # a Transforms list without ResizeByShort.max_size: the SDK casts a missing key to int
+    bad = _variant(good, tmp_path, "yml")
+    yml = bad / "app" / "src" / "main" / "assets" / "config" / "model.yml"
+    yml.write_text(yml.read_text().replace("    max_size: -1\n", ""))
+    r = _check(bad)
+    assert r["status"] == "failed" and "max_size" in r["reason"], r
+    assert (assets / "model" / "model.nb").exists()

@@ -4,12 +4,13 @@ from __future__ import annotations
 from edge_kit.apps.contract import Contract
 from edge_kit.apps.paddlelite_demo import (ClassificationCxx, ClassificationJava, SegmentationCxx, SegmentationJava,
                                           YoloCxx)
+from edge_kit.apps.paddlex_sdk import PaddleXClassifier
 from edge_kit.apps.tflite_task import TaskImageClassifier, TaskImageSegmenter, TaskObjectDetector
 from edge_kit.errors import EdgekitError
 
 APPS: dict[str, Contract] = {c.name: c for c in (
     ClassificationCxx(), ClassificationJava(), SegmentationCxx(), SegmentationJava(), YoloCxx(),
-    TaskImageClassifier(), TaskImageSegmenter(), TaskObjectDetector())}
+    TaskImageClassifier(), TaskImageSegmenter(), TaskObjectDetector(), PaddleXClassifier())}
 # The pre-contract names: the C++ Paddle-Lite demo / the Task Library API for the model's task.
 ALIASES = {"paddlelite-demo": {"classification": "plite-cls-cxx", "semantic_segmentation": "plite-seg-cxx",
                                "detection": "plite-yolo"},

@@ -72,6 +72,11 @@ class Contract:
         """Build kwargs of the graph this app needs (edge_kit.apps.graph), {} for the standard graph."""
         return {}
 
+    def geometry_for_reference(self, image: np.ndarray, source) -> np.ndarray:
+        """The image at the network size as the app's own resizing makes it (the reference uses it too)."""
+        h, w = source.input_shape[2:]
+        return resize_bilinear(image, h, w)
+
     def app_preprocess(self, source):
         """The network input as the app feeds it (a zoo Preprocess): the adapted graph's parity inputs."""
         return source.preprocess
@@ -132,12 +137,12 @@ def floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",")]
 
 
-def resize_bilinear(img: np.ndarray, h: int, w: int) -> np.ndarray:
+def resize_bilinear(img: np.ndarray, h: int, w: int, keep_float: bool = False) -> np.ndarray:
     """cv::resize INTER_LINEAR / Bitmap.createScaledBitmap(filter=true): half-pixel centres, no
     antialiasing, in float (OpenCV's fixed-point uint8 path may differ by one grey level)."""
     H, W = img.shape[:2]
     if (H, W) == (h, w):
-        return img.copy()
+        return img.astype(np.float32) if keep_float else img.copy()
 
     def axis(n_out, n_in):
         c = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
@@ -151,6 +156,8 @@ def resize_bilinear(img: np.ndarray, h: int, w: int) -> np.ndarray:
     top = f[y0][:, x0] * (1 - fx)[None, :, None] + f[y0][:, x1] * fx[None, :, None]
     bot = f[y1][:, x0] * (1 - fx)[None, :, None] + f[y1][:, x1] * fx[None, :, None]
     out = top * (1 - fy)[:, None, None] + bot * fy[:, None, None]
+    if keep_float:
+        return out
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
