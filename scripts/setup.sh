@@ -31,5 +31,13 @@ py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has 
 # tflite-support's metadata writers (for `edgekit bundle --app tflite-task`) pin protobuf<4, which
 # TensorFlow 2.21 cannot use: install the wheel alone beside the venv; only a child process imports it.
 .venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/extras/tflite_support "tflite-support==0.4.4"
+# Its compiled metadata modules (_pywrap_flatbuffers, _pywrap_metadata_version) link libusb-1.0.
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libusb-1.0-0 >/dev/null
+  else
+    echo "setup: libusb-1.0 is missing; install libusb-1.0-0 for 'edgekit bundle --app tflite-task'" >&2
+  fi
+fi
 rm -f .venv/.edgekit-lock-*; touch "$stamp"
 echo "setup: .venv ready ($(.venv/bin/python --version))"
