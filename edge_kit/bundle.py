@@ -101,7 +101,9 @@ def _adapted_pipeline(src, contract, log):
     fields = {f.name: getattr(src, f.name) for f in dataclasses.fields(src)}
     app_src = AppSource(**{**fields, "preprocess": contract.app_preprocess(src)})
     pipe = AppPipeline(app_src, log)
-    pipe.graphs = {"deploy": {"app_graph": {**adapt, "code": app_graphs.code_hash()}}}
+    # Per-class scores (not a label map) are compared the way raw graphs are: argmax, then agreement.
+    pipe.app_graph_name = "raw" if adapt.get("channel_softmax") else "deploy"
+    pipe.graphs = {pipe.app_graph_name: {"app_graph": {**adapt, "code": app_graphs.code_hash()}}}
     return pipe
 
 
@@ -112,7 +114,7 @@ def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[
     from edge_kit.errors import ConversionError
 
     pipe = _adapted_pipeline(src, contract, log)
-    pipe.reference()
+    pipe.reference(getattr(pipe, "app_graph_name", "deploy"))
     try:
         if contract.runtime == "paddlelite":
             twin = pipe.lite("x86", "fp32")
