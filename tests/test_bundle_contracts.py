@@ -294,3 +294,31 @@ def test_paddlex_sdk_classifier(cls_bundles, tmp_path):
     r = _check(bad)
     assert r["status"] == "failed" and "max_size" in r["reason"], r
     assert (assets / "model" / "model.nb").exists()
+
+
+def test_task_segmenter_argmax_starts_at_zero():
+    """image_segmenter.cc: class_index = 0, max_confidence = 0.0, a class wins only with '>': a pixel
+    whose scores are all <= 0 (possible with logits, never with probabilities) shows class 0."""
+    from edge_kit.apps.tflite_task import TaskImageSegmenter
+
+    logits = np.full((1, 2, 2, 3), -1.0, np.float32)
+    logits[..., 2] = -0.5                                  # true argmax: class 2 everywhere
+    info = {"input_shape": [1, 3, 2, 2], "num_classes": 3,
+            "metadata": {"subgraph_metadata": [{"input_tensor_metadata": [{}]}]}}
+    image = np.zeros((2, 2, 3), np.uint8)
+    shown = TaskImageSegmenter().replay(None, info, image, lambda inputs: [logits])
+    assert (shown.mask == 0).all()
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    shown = TaskImageSegmenter().replay(None, info, image, lambda inputs: [probs])
+    assert (shown.mask == 2).all()
+
+
+@pytest.mark.slow
+def test_task_image_segmenter_bundle(tmp_path_factory):
+    """The softmax graph is read correctly. (main's logits happen to show the same mask for the untrained
+    FastSCNN: every pixel has a positive logit; the unit test above shows where logits break.)"""
+    out = tmp_path_factory.mktemp("task_seg")
+    good = _bundle("tflite-task", SEG, out)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    assert json.loads((good / "edgekit_bundle.json").read_text())["app_graph"]["channel_softmax"] is True
