@@ -67,14 +67,20 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr) -> list[Artifact]:
-    """Convert one model. Returns the reference plus every requested artifact (check `.ok`)."""
+            seed: int = 0, log: Log = _stderr, arm_check: bool = False) -> list[Artifact]:
+    """Convert one model. Returns the reference plus every requested artifact (check `.ok`).
+    arm_check: also run every TFLite artifact on aarch64 kernels under emulation (edge_kit.arm_check)."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
         bad = [v for v in values if v not in allowed]
         if bad:
             raise EdgekitError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
+    arm_env = None
+    if arm_check:  # before any work: a missing ARM environment is an error, not a silently skipped check
+        from converters.arm_emulation import find_env
+
+        arm_env = find_env()
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
@@ -114,6 +120,12 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
             made = artifacts[before:]
             artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
+            if arm_env is not None:
+                from edge_kit.arm_check import check_tflite
+
+                check_tflite(artifacts[before:], pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task,
+                             tuple(src.input_shape[2:]), reference="Paddle Inference on the source program"
+                             if src.kind != "onnx" else "onnxruntime on the source ONNX", env=arm_env, log=log)
     if out_dir:
         artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
     return artifacts
