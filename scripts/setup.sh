@@ -19,8 +19,12 @@ find_py310() {
   return 1
 }
 
+# The emulated arm64 environment of `convert --arm-check` (its own stamp makes a re-run cheap). Optional:
+# a host that cannot provide it gets a warning here, and --arm-check then says what is missing.
+arm_env() { bash scripts/setup_arm_env.sh || echo "setup: warning: ARM check environment not installed (convert --arm-check needs it)" >&2; }
+
 stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then exit 0; fi
+if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then arm_env; exit 0; fi
 
 py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has wheels for cp38-cp310 only); set EDGEKIT_PYTHON" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$py" -m venv .venv
@@ -32,4 +36,5 @@ py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has 
 # TensorFlow 2.21 cannot use: install the wheel alone beside the venv; only a child process imports it.
 .venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/extras/tflite_support "tflite-support==0.4.4"
 rm -f .venv/.edgekit-lock-*; touch "$stamp"
+arm_env
 echo "setup: .venv ready ($(.venv/bin/python --version))"
