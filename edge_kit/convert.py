@@ -120,12 +120,13 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
             made = artifacts[before:]
             artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
-            if arm_env is not None:
-                from edge_kit.arm_check import check_tflite
+    tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")]
+    if arm_env is not None and tflites:  # every TFLite file made (fp32, fp16, int8), in one emulated process
+        from edge_kit.arm_check import check_tflite
 
-                check_tflite(artifacts[before:], pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task,
-                             tuple(src.input_shape[2:]), reference="Paddle Inference on the source program"
-                             if src.kind != "onnx" else "onnxruntime on the source ONNX", env=arm_env, log=log)
+        check_tflite(tflites, pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task,
+                     tuple(src.input_shape[2:]), reference="Paddle Inference on the source program"
+                     if src.kind != "onnx" else "onnxruntime on the source ONNX", env=arm_env, log=log)
     if out_dir:
         artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
     return artifacts
