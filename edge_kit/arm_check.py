@@ -49,7 +49,8 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
         runs, report = arm_emulation.run_tflite(env, [a.path for a in todo], [inputs], cpu=cpu)
     except arm_emulation.ArmRunError as exc:
         for a in todo:
-            _record(a, {**base, "status": "failed", "reason": f"aarch64 run failed: {exc}"})
+            # "error", not "failed": not reused from the cache, so a transient cause (a timeout) is retried.
+            _record(a, {**base, "status": "error", "reason": f"aarch64 run failed: {exc}"})
         return
     from edge_kit.infer import run_tflite
 
@@ -99,6 +100,6 @@ def summary(entry: dict | None) -> str:
     text = f"{entry.get('label', 'arm64 (emulated)')}: {entry.get('status')}"
     if parts:
         text += ": " + " ".join(parts)
-    if entry.get("status") == "failed" and entry.get("reason"):
+    if entry.get("status") in ("failed", "error") and entry.get("reason"):
         text += f" -- {entry['reason']}"
     return text + " (not timed)"

@@ -116,3 +116,22 @@ def test_missing_arm_environment_is_a_clear_error(tmp_path, monkeypatch):
     r = run_cli("convert", "MobileNetV3_small_ssld", "--to", "tflite", "--arm-check",
                 env={"EDGEKIT_ARM_ENV": str(tmp_path / "none")})
     assert r.returncode == 2 and "no ARM check environment" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_aarch64_runtime_error_fails_the_artifact_and_is_retried(tiny_arm_converted, tiny_paddle_model, tmp_path,
+                                                                    monkeypatch):
+    """The emulated runtime rejects the file it is handed: the artifact fails with the runtime's words, and the
+    entry is an error (not a recorded verdict), so the next conversion tries again."""
+    folder, _ = tiny_arm_converted
+    name = f"{tiny_paddle_model.name}.fp32.tflite"
+    shutil.copy2(folder / name, tmp_path / name)
+    shutil.copy2(manifest_path(folder / name), manifest_path(tmp_path / name))
+    art = Artifact.load(tmp_path / name)
+    del art.manifest["parity_arm64"]
+    monkeypatch.setattr(arm_emulation, "stage_model", lambda src, dst: dst.write_bytes(b"not a flatbuffer" * 64))
+    x = np.zeros((1, 3, 64, 64), np.float32)
+    arm_check.check_tflite([art], x, [[np.zeros((1, 10), np.float32)]], "classification", (64, 64), reference="-")
+    saved = Artifact.load(tmp_path / name).manifest
+    assert saved["status"] == "failed" and saved["parity_arm64"]["status"] == "error"
+    assert "aarch64 run" in saved["parity_arm64"]["reason"]
+    assert not arm_check._current(saved, arm_emulation.find_env(), arm_emulation.DEFAULT_CPU)
