@@ -68,6 +68,18 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
         _record(a, entry)
 
 
+def check_conversion(pipe, artifacts: list[Artifact], env: arm_emulation.ArmEnv, log: Callable[[str], None]) -> None:
+    """convert(..., arm_check=True): every TFLite file the conversion returns (fp32, fp16, int8), in one
+    emulated process, on the images and reference of the host parity (`pipe`: edge_kit.pipeline.Pipeline)."""
+    tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")]
+    if not tflites:
+        return
+    src = pipe.src
+    check_tflite(tflites, pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task, tuple(src.input_shape[2:]),
+                 reference="Paddle Inference on the source program" if src.kind != "onnx"
+                 else "onnxruntime on the source ONNX", env=env, log=log)
+
+
 def _record(a: Artifact, entry: dict) -> None:
     """Save the entry; the artifact is ok only if the host parity and the ARM check both hold (recomputed,
     so a re-check that passes after a fixed environment clears an earlier ARM failure)."""

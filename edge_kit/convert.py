@@ -76,11 +76,9 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
         bad = [v for v in values if v not in allowed]
         if bad:
             raise EdgekitError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
-    arm_env = None
-    if arm_check:  # before any work: a missing ARM environment is an error, not a silently skipped check
-        from converters.arm_emulation import find_env
+    from converters.arm_emulation import find_env
 
-        arm_env = find_env()
+    arm_env = find_env() if arm_check else None  # before any work: a missing ARM environment is an error
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
@@ -120,13 +118,10 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
             made = artifacts[before:]
             artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
-    tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")]
-    if arm_env is not None and tflites:  # every TFLite file made (fp32, fp16, int8), in one emulated process
-        from edge_kit.arm_check import check_tflite
+    if arm_env is not None:
+        from edge_kit.arm_check import check_conversion
 
-        check_tflite(tflites, pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task,
-                     tuple(src.input_shape[2:]), reference="Paddle Inference on the source program"
-                     if src.kind != "onnx" else "onnxruntime on the source ONNX", env=arm_env, log=log)
+        check_conversion(pipe, artifacts, arm_env, log)
     if out_dir:
         artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
     return artifacts
