@@ -24,9 +24,12 @@ if ! command -v adb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq adb; } >/dev/null 2>&1 \
     || echo "setup: could not install Debian's adb; the adb-server tests will be skipped" >&2
 fi
+# The emulated arm64 environment of `convert --arm-check` (its own stamp makes a re-run cheap). Optional:
+# a host that cannot provide it gets a warning here, and --arm-check then says what is missing.
+arm_env() { bash scripts/setup_arm_env.sh || echo "setup: warning: ARM check environment not installed (convert --arm-check needs it)" >&2; }
 
 stamp=.venv/.edgekit-lock-$(sha256sum requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then exit 0; fi
+if [ -f "$stamp" ] && .venv/bin/python -c 'import edge_kit' 2>/dev/null; then arm_env; exit 0; fi
 
 py=$(find_py310) || { echo "setup: CPython 3.10 not found (Paddle-Lite 2.13 has wheels for cp38-cp310 only); set EDGEKIT_PYTHON" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$py" -m venv .venv
@@ -48,4 +51,5 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1\.0\.so\.0'; then
   fi
 fi
 rm -f .venv/.edgekit-lock-*; touch "$stamp"
+arm_env
 echo "setup: .venv ready ($(.venv/bin/python --version))"
