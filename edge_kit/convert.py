@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from edge_kit.cache import publish
-from edge_kit.errors import ConversionError, EdgekitError
+from edge_kit.errors import ConversionError, EdgekitError, OutputDirError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path
 from edge_kit.pipeline import PRECISIONS, Log, Pipeline
 from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
@@ -115,23 +115,31 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             made = artifacts[before:]
             artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
     if out_dir:
-        artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+        placed: list[Path] = []
+        try:
+            artifacts = [_publish(a, Path(out_dir) / src.name, placed) for a in artifacts]
+        except (OutputDirError, OSError):
+            for f in placed:  # a full disk half-way: keep none of this run's files, as the message says
+                f.unlink(missing_ok=True)
+            raise
     return artifacts
 
 
-def _publish(art: Artifact, dest_dir: Path) -> Artifact:
+def _publish(art: Artifact, dest_dir: Path, placed: list) -> Artifact:
     from edge_kit.manifest import atomic_write_text
 
     if art.manifest.get("file") is None:  # a failed stage: write its manifest so the reason is on disk
         dest = dest_dir / art.path.name
         dest_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(manifest_path(dest), json.dumps(art.manifest, indent=2) + "\n")
+        placed.append(manifest_path(dest))
         return Artifact(dest, art.manifest)
     sub = dest_dir / "paddle" if art.format == "paddle" else dest_dir
     files = [art.path]
     if art.format == "paddle":
         files.append(art.path.with_suffix(".pdiparams"))
-    for f in files:
-        publish(f, sub / f.name)
-    publish(manifest_path(art.path), manifest_path(sub / art.path.name))
+    for f in files + [manifest_path(art.path)]:
+        dest = sub / f.name
+        placed.append(dest)
+        publish(f, dest)
     return Artifact(sub / art.path.name, art.manifest)

@@ -17,7 +17,7 @@ from converters.isolate import run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__
-from edge_kit.cache import building, entry_dir, entry_key
+from edge_kit.cache import building, entry_dir, entry_key, reusable
 from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
@@ -46,7 +46,8 @@ class Pipeline:
         key = entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
                         tools=_versions("paddlepaddle"), edgekit=__version__)
         final = entry_dir("reference", key)
-        if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
+        main = "reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"
+        if not reusable("reference", key, (main, "reference_outputs.npz", "parity_inputs.npz"), self.log):
             self.log(f"[{self.src.name}] reference ({graph} graph): exporting and running the source model")
             with building("reference", key) as work:
                 self._build_reference(work, graph)
@@ -144,7 +145,7 @@ class Pipeline:
         key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
                         tools=_versions("paddlelite"))
         final = entry_dir("paddlelite", key) / name
-        if not manifest_path(final).exists():
+        if not reusable("paddlelite", key, (name,), self.log):
             self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
             with building("paddlelite", key) as work:
                 t0 = time.time()
@@ -171,7 +172,7 @@ class Pipeline:
         ref = self.ref_dir("onnx")
         key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
         final = entry_dir("onnx", key) / name
-        if not manifest_path(final).exists():
+        if not reusable("onnx", key, (name,), self.log):
             self.log(f"[{self.src.name}] onnx: paddle2onnx (opset {onnx_export.OPSET})")
             with building("onnx", key) as work:
                 t0 = time.time()
@@ -194,7 +195,7 @@ class Pipeline:
         names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
         key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
         folder = entry_dir("tflite", key)
-        if not all(manifest_path(folder / n).exists() for n in names.values()):
+        if not reusable("tflite", key, tuple(names.values()), self.log):
             self.log(f"[{self.src.name}] tflite: onnx2tf (fp32 + fp16)")
             with building("tflite", key) as work:
                 t0 = time.time()
