@@ -120,7 +120,10 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             artifacts = [_publish(a, Path(out_dir) / src.name, placed) for a in artifacts]
         except (OutputDirError, OSError):
             for f in placed:  # a full disk half-way: keep none of this run's files, as the message says
-                f.unlink(missing_ok=True)
+                try:
+                    f.unlink(missing_ok=True)
+                except OSError:
+                    pass
             raise
     return artifacts
 
