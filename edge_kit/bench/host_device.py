@@ -84,6 +84,7 @@ class HostDevice:
     name = "host"
     simulated = False
     interleaves = True  # harness: keep runners loaded and time cells in turns
+    contained = True    # ...in a child process per model (edge_kit.bench.contained)
 
     def __init__(self, options: dict | None = None):
         self.options = dict(options or {})  # e.g. {"mkldnn": True} for Paddle Inference
