@@ -15,6 +15,7 @@ from typing import Optional
 from edge_kit.bench.cell import BACKEND_ARTIFACT, Cell, Measurement
 from edge_kit.bench.contained import measure_contained
 from edge_kit.bench.interleave import measure_interleaved
+from edge_kit.bench.machine import machine_id
 from edge_kit.bench.progress import Progress
 from edge_kit.bench.store import DEFAULT_DIR, ResultStore, make_record
 from edge_kit.errors import EdgekitError
@@ -153,8 +154,8 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
     _validate(models, device, backends, threads, precisions, warmup, repeats, min_secs)
     store = ResultStore(results_dir)
     store.check_writable()
-    done = set() if force else store.done_keys()
     info = device.describe()
+    done = set() if force else store.done_keys(machine_id(info))  # another machine's results are not ours
     summary = BenchSummary(device=device.name, results_path=str(store.path))
     available = set(device.backends())
     plan = []

@@ -37,12 +37,13 @@ def is_simulated(rec: dict) -> bool:
 
 def device_label(rec: dict) -> str:
     dev = str(rec.get("device", "?"))
+    which = f" [{rec['machine_label']}]" if rec.get("machine_label") else ""  # several machines, one name
     if is_simulated(rec):
         name = dev if dev.endswith("-sim") else f"{dev}-sim"
-        return f"{name} ms (simulated)"
+        return f"{name}{which} ms (simulated)"
     if dev.lower() == "sd855":
-        return "SD855 ms (measured)"
-    return f"{dev} ms"
+        return f"SD855{which} ms (measured)"
+    return f"{dev}{which} ms"
 
 
 def latency_column(rec: dict) -> str:
