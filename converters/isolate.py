@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from edge_kit.childproc import die_with_parent
 from edge_kit.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
@@ -52,7 +53,8 @@ def run_isolated(target: str, kwargs: dict, *, model: str, stage: str, tool: str
         child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
         try:
             proc = subprocess.run([sys.executable, "-m", "converters._child", str(request), str(result)],
-                                  cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout)
+                                  cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=die_with_parent())  # kill -9 of edgekit ends the tool too
         except subprocess.TimeoutExpired:
             raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
         if result.exists():
