@@ -142,3 +142,24 @@ def test_device_sim_sigterm_removes_its_sandbox(tmp_path):
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert list(tmp_path.glob("edgekit-devsim-*")) == []
+
+
+@pytest.mark.parametrize("command", ["models", "convert", "inspect", "bench", "report", "bundle", "device-sim"])
+def test_every_help_page_has_a_description_and_an_example(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    body = out.split("\n\n")
+    assert len(body) >= 3 and "examples:" in out and f"edgekit {command}" in out.split("examples:")[1]
+
+
+def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_path):
+    import json
+
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "-o", str(tmp_path))
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(lines) - 2} artifact(s) in {tmp_path}")
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
+    assert doc["artifacts"][1]["parity"]["status"] == "passed"

@@ -1,6 +1,8 @@
 """`edgekit bundle`: the assets an Android demo app drops in (Paddle-Lite demo or TFLite Task Library)."""
 from __future__ import annotations
 
+import argparse
+
 import json
 
 
@@ -18,7 +20,11 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app")
+    p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app",
+                       description="""Write the files an Android demo app drops in: Paddle-Lite-Demo's image classification app
+(model.nb, labels, a sample image, the settings keys) or a TFLite Task Library app (a .tflite with
+metadata). Only verified artifacts are bundled.\n\nexamples:\n  edgekit bundle MobileNetV3_small_ssld --app paddlelite-demo -o bundles/\n  edgekit bundle MobileNetV3_small_ssld --app tflite-task -o bundles/\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="zoo model name")
     p.add_argument("--app", required=True, choices=["paddlelite-demo", "tflite-task"])
     p.add_argument("--paddle-model", metavar="DIR")

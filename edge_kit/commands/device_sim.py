@@ -1,6 +1,7 @@
 """`edgekit device-sim`: serve a simulated Android device (real ADB wire protocol) on loopback."""
 from __future__ import annotations
 
+import argparse
 import signal
 import threading
 
@@ -20,7 +21,11 @@ def _port(text: str) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("device-sim", help="serve a simulated SD855 phone over the ADB protocol (for dry runs and CI)")
+    p = sub.add_parser("device-sim", help="serve a simulated SD855 phone over the ADB protocol (for dry runs and CI)",
+                       description="""Serve a simulated Snapdragon 855 phone on 127.0.0.1 speaking the real ADB protocol, for dry runs and
+CI. Its stand-in benchmark tools run the model with the host's runtimes; everything measured on it is
+labelled simulated. Stop it with Ctrl-C or SIGTERM (its sandbox is removed).\n\nexamples:\n  edgekit device-sim --port 5557 &\n  edgekit bench MobileNetV3_small_ssld --device sd855 --serial 127.0.0.1:5557\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="sd855", choices=["sd855"], help="device profile to present")
     p.add_argument("--port", type=_port, default=5555, help="TCP port on 127.0.0.1 (0 = any free port)")
     p.add_argument("--refuse-auth", action="store_true",
