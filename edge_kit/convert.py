@@ -31,6 +31,7 @@ def _inherit_twin(art: Artifact, twin: Artifact) -> None:
     """An ARM/OpenCL .nb cannot run here; it is as trustworthy as the x86 .nb made from the same
     compat-passed program (that checks Paddle's program and Lite's graph passes, not ARM kernels)."""
     twin_status = twin.manifest.get("parity", {}).get("status", "not made")
+    own_failure = art.manifest.get("reason") if art.manifest.get("status") == "failed" else None
     art.manifest["parity"] = {
         "status": "not_run",
         "reason": f"{art.target} kernels cannot run on this x86 machine; x86 twin {twin.path.name}: {twin_status}",
@@ -42,6 +43,9 @@ def _inherit_twin(art: Artifact, twin: Artifact) -> None:
         art.manifest["parity"]["reason"] += f" ({twin.manifest.get('parity', {}).get('reason', '')})"
     else:
         art.manifest["status"] = "unverified"
+    if own_failure:  # e.g. an fp16 .nb without fp16 kernels: the twin cannot vouch for that
+        art.manifest["status"] = "failed"
+        art.manifest["parity"]["reason"] += f"; {own_failure}"
     art.save()
 
 

@@ -163,7 +163,11 @@ class Pipeline:
                                    _versions("paddlelite"), time.time() - t0)
                 m["compat_passes"] = changes
                 m["valid_places"] = paddle_lite.VALID_PLACES[target]
+                m["kernel_precisions"] = paddle_lite.nb_kernel_precisions(work / name)
                 self._verify(m, work / name)
+                if precision == "fp16" and not m["kernel_precisions"].get("fp16"):
+                    m["status"] = "failed"  # an "fp16" file that computes in fp32 is not what was asked for
+                    m["reason"] = f"Opt chose no fp16 kernel (kernels: {m['kernel_precisions']})"
                 Artifact(work / name, m).save()
         return Artifact.load(final)
 
