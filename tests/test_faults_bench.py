@@ -134,3 +134,37 @@ def test_absurd_thread_counts_are_refused(threads, capsys, tmp_path):
     rc = main(["bench", M1, "--threads", threads, "--results-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 2 and "--threads takes integers from 1 to 64" in err and err.count("\n") == 1
+
+
+def test_report_png_one_panel_per_machine_log_axis_noisy_marked(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edge_kit.bench.host_device import describe_host
+    from edge_kit.report import load_records
+    from edge_kit.report.plot import write_png
+
+    store = ResultStore(tmp_path)
+    here = describe_host()
+    store.append(_record(M1, here, 2.0))
+    store.append(_record(M2, here, 600.0, noisy=True))
+    rec = _record(M1, here, 3.0)
+    rec.update(key=rec["key"].replace("|t1", "|t2"), threads=2)  # another thread count: same machine
+    store.append(rec)
+    figs = []
+    monkeypatch.setattr(plt, "close", lambda fig: figs.append(fig))
+    assert write_png(load_records(tmp_path), tmp_path / "r.png")
+    (fig,) = figs
+    axes = [a for a in fig.axes if a.get_title(loc="left")]
+    assert len(axes) == 1  # one machine, one panel (not one per thread count)
+    assert axes[0].get_xscale() == "log"
+    texts = [t.get_text() for t in axes[0].texts]
+    assert any(t.endswith("noisy") for t in texts) and "2.00" in texts
+    assert axes[0].get_legend().get_texts()[0].get_fontsize() >= 9
+    # the title sits above the first panel, not on it
+    fig.canvas.draw()
+    title_box = fig._suptitle.get_window_extent()
+    assert title_box.y0 >= axes[0]._left_title.get_window_extent().y1
+    plt.close("all")
