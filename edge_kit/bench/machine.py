@@ -2,7 +2,7 @@
 
 A result is "already measured" only on the machine that measured it: the store's resume check and the
 report group records by `machine_id(device_info)`. For the host that is a hash of the CPU model, core
-count, architecture, OS and this computer's identity (/etc/machine-id, else the host name), recorded in
+count, architecture, OS and this computer's identity (/etc/machine-id and the host name), recorded in
 every new record as device_info["machine_id"]. Records written before it existed get a hash of their
 descriptive fields only, so they never match a machine that records an identity: on any machine, the
 committed bench_results/ stay the project's reference measurements and `edgekit bench` measures anew.
@@ -24,14 +24,17 @@ def _digest(parts) -> str:
 
 
 def this_computer() -> str:
+    """/etc/machine-id plus the host name: containers made from one image share the machine id, and
+    a host name alone may repeat across computers."""
+    ident = ""
     for f in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         try:
-            text = Path(f).read_text().strip()
+            ident = Path(f).read_text().strip()
         except OSError:
             continue
-        if text:
-            return text
-    return platform.node()
+        if ident:
+            break
+    return f"{ident}|{platform.node()}"
 
 
 def host_machine_id(info: dict) -> str:
