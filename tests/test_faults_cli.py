@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from edge_kit.childproc import die_with_parent
 from edge_kit.cli import main
 
 
