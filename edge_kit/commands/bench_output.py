@@ -24,7 +24,7 @@ def measured_lines(results_dir, summary, machine: str) -> str:
         if r.get("status") != "ok":
             lines.append(f"{what}: FAILED: {r.get('reason')}")
             continue
-        stat = "avg" if m.get("median_ms") is None else "median"
+        stat = "avg" if m.get("median_ms") is None else "median"  # phone tools report averages only
         value = m.get("median_ms") if m.get("median_ms") is not None else m.get("mean_ms")
         noisy = " (noisy)" if (r.get("flags") or {}).get("noisy") else ""
         cv = f", cv {m['cv']:.1%}" if m.get("cv") is not None else ""
