@@ -74,9 +74,6 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             seed: int = 0, log: Log = _stderr) -> list[Artifact]:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`)."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
-    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS)):
-        if not values:  # `--to ''` must not "succeed" with nothing made
-            raise EdgekitError(f"no {name} given; choose from {', '.join(allowed)}")
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
         bad = [v for v in values if v not in allowed]

@@ -51,7 +51,12 @@ def _line(art) -> str:
 
 
 def run(args) -> int:
-    from edge_kit.convert import convert
+    from edge_kit.convert import FORMATS, PRECISIONS, convert
+    from edge_kit.errors import EdgekitError
+
+    for flag, text, allowed in (("--to", args.to, FORMATS), ("--precision", args.precision, PRECISIONS)):
+        if not _csv(text):  # `--to ''` must not "succeed" with nothing made (the API's to=() is the reference)
+            raise EdgekitError(f"{flag} names nothing; choose from {', '.join(allowed)}")
 
     arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
                    precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
