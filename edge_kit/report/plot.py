@@ -8,6 +8,7 @@ ends in "noisy"; a simulated device's panel says SIMULATED in its title.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from edge_kit.report.tables import BACKEND_LABEL, device_label, is_simulated
@@ -94,6 +95,11 @@ def write_png(records: list[dict], path: Path) -> Path | None:
             ax.bar_label(bars, labels=[f"{x:.2f}{' noisy' if n else ''}" for x, n in zip(xs, noisy)], fontsize=8,
                          padding=2)
         ax.set_xscale("log")
+        # bars on a log axis start at the left limit: a whole decade below the smallest value keeps
+        # their lengths comparable (6.2 vs 12.4 ms must not look like 1 vs 30)
+        values = [v for per in data.values() for v, _ in per.values()] + \
+            [seed_sd855[m] for m in models if seed_sd855.get(m)]
+        ax.set_xlim(10 ** math.floor(math.log10(max(min(values), 1e-3))), max(values) * 3)  # room for labels
         ax.set_yticks([j + (len(series) - 1) * height / 2 for j in range(len(models))], models, fontsize=10)
         ax.invert_yaxis()
         ax.set_xlabel("median latency, ms, log scale (batch 1, lower is better; phone tools report averages)")
