@@ -43,3 +43,16 @@ def test_real_phone_without_tools_is_told_what_to_get(tmp_path, tiny_tflite):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     for needle in ("v2.13-rc", "--with_benchmark=ON", "android_aarch64_benchmark_model", "2.21"):
         assert needle in r.stderr, r.stderr
+
+
+def test_device_auto_says_what_it_picked(tmp_path, monkeypatch, capsys):
+    from edge_kit.commands.bench import open_device
+
+    for k, v in _env(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    with DeviceSimulator() as sim:
+        dev = open_device("auto", serial=sim.serial)
+        dev.close()
+    assert "--device auto picked sd855-sim" in capsys.readouterr().err
+    dev = open_device("auto", serial="127.0.0.1:1")  # nothing listens there
+    assert dev.name == "host" and "--device auto: no phone" in capsys.readouterr().err
