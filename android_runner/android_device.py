@@ -121,7 +121,10 @@ class AndroidDevice:
         if cell.backend not in TOOL_FOR_BACKEND:
             self.artifact_target(cell.backend)   # raises the clear error
         if cell.backend not in self.backends():
-            raise ToolError(f"no {TOOL_FOR_BACKEND[cell.backend]} for backend {cell.backend}: {missing_tools_hint()}")
+            from android_runner.phone_tools import tools_guide
+
+            raise ToolError(f"no {TOOL_FOR_BACKEND[cell.backend]} for backend {cell.backend}: {missing_tools_hint()}. "
+                            f"Get: {tools_guide((TOOL_FOR_BACKEND[cell.backend],))}")
         last: Optional[Exception] = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -227,8 +230,14 @@ def open_android_device(profile: str, serial: Optional[str], tool_dir: Optional[
         info.gate_zones = profiles.gate_zones(prof, info)
         name += opts.pop("name_suffix", "")
         tools = locate_tools(tool_dir, opts.pop("tool_config", None))
+        if not tools and info.simulated:  # the simulator's stand-ins are built in: no --tool-dir needed
+            from android_runner.phone_tools import simulator_standins
+
+            tools = simulator_standins(info.abi)
         if not tools:
-            raise ToolError(f"no on-device benchmark tools found: {missing_tools_hint()}")
+            from android_runner.phone_tools import tools_guide
+
+            raise ToolError(f"no on-device benchmark tools found: {missing_tools_hint()}. Get: {tools_guide()}")
         for path in tools.values():
             check_android_elf(path, info.abi)
         return AndroidDevice(t, info, name, tools, lock=lock, profile_notes=tuple(notes), **opts)

@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import socket
+import struct
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -50,7 +51,11 @@ def ensure_adb_key(key_path: Optional[os.PathLike] = None) -> Path:
 
     path = Path(key_path) if key_path else default_key_path()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # ~/.android holds a private key: 0700 whatever the umask (mkdir's mode is masked, so chmod too)
+        created = not path.parent.exists()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if created:
+            os.chmod(path.parent, 0o700)
         # Create the file 0600 before keygen writes the private key into it (no readable window).
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         keygen(str(path))
@@ -149,6 +154,11 @@ class AdbTransport:
                 f"'Allow' on the USB debugging prompt (tick 'Always allow') and run again") from e
         except ex.UsbDeviceNotFoundError as e:
             raise DeviceUnreachableError(f"no USB device with serial {self.address!r}; check `--serial` and the cable") from e
+        except (ex.InvalidCommandError, ex.InvalidChecksumError, ValueError, struct.error) as e:
+            # something answered, but not in ADB's protocol (e.g. a web server at that port)
+            raise DeviceUnreachableError(
+                f"{self.label} answered but is not an ADB device ({type(e).__name__}); check that `--serial` "
+                f"is the phone's adb address (`adb devices` lists it)") from e
         self._dev = dev
         return self
 

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import edge_kit
+from edge_kit.childproc import die_with_parent
 from edge_kit.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
@@ -83,7 +84,8 @@ def run_isolated(target, kwargs: dict, *, model: str, stage: str, tool: str,
         request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs}))
         try:
             proc = subprocess.run([sys.executable, "-m", "converters._child", str(request), str(result)],
-                                  cwd=cwd, env=_child_env(env), capture_output=True, text=True, timeout=timeout)
+                                  cwd=cwd, env=_child_env(env), capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=die_with_parent())  # kill -9 of edgekit ends the tool too
         except subprocess.TimeoutExpired:
             raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
         return _answer(proc.returncode, result, proc.stderr + proc.stdout, model=model, stage=stage, tool=tool)
@@ -103,7 +105,7 @@ class WarmChild:
         self.log = open(self.tmp / "output.txt", "w+")
         self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--warm", ",".join(preload)],
                                      stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=_child_env(env), text=True)
+                                     env=_child_env(env), text=True, preexec_fn=die_with_parent())
 
     def run(self, target, kwargs: dict, *, model: str, stage: str, tool: str, cwd: str | Path | None = None,
             timeout: float = 3600) -> dict:

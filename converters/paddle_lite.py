@@ -21,10 +21,12 @@ def child_opt(program: str, params: str, out_stem: str, target: str, fp16: bool)
     opt = Opt()
     opt.set_model_file(program)
     opt.set_param_file(params)
+    if fp16:
+        # Before set_valid_places: Lite 2.13's Opt reads the flag only while parsing "arm" into places
+        # (lite/api/tools/opt_base.cc). Called after, it is ignored and the "fp16" .nb had no fp16 kernel.
+        opt.enable_fp16()
     opt.set_valid_places(VALID_PLACES[target])
     opt.set_model_type("naive_buffer")
-    if fp16:
-        opt.enable_fp16()
     opt.set_optimize_out(out_stem)
     opt.run()
     out = Path(out_stem + ".nb")
@@ -55,4 +57,22 @@ def child_nb_op_histogram(nb_path: str) -> dict[str, int]:
             for label, rest in re.findall(r'label="([^"]+)"([^\]]*)\]', dot.read_text()):
                 if "record" not in rest and label not in ("feed", "fetch"):
                     counts[label] += 1
+    return dict(sorted(counts.items()))
+
+
+# Lite's PrecisionType ids (lite/api/paddle_place.h) as they appear in a .nb's kernel keys
+PRECISION_IDS = {"1": "fp32", "2": "int8", "3": "int32", "4": "any", "5": "fp16", "6": "bool", "7": "int64"}
+
+
+def nb_kernel_precisions(nb_path) -> dict[str, int]:
+    """How many of a .nb's kernels run in each precision, from the kernel keys Opt stores per op
+    (`op/alias/target/precision/layout`, e.g. `conv2d/def/4/5/1` = ARM fp16 NCHW). Weights stay fp32 in
+    the file either way: Lite's fp16 kernels convert them when the predictor loads
+    (lite/kernels/arm/conv_compute.cc, PrepareForRun), so an fp16 .nb is about the fp32 one's size."""
+    import re
+    from collections import Counter
+
+    data = Path(nb_path).read_bytes()
+    keys = re.findall(rb"(?<![A-Za-z0-9_/])[a-z][a-z0-9_]*/[a-z0-9_]+/\d+/(\d+)/\d+(?![0-9/])", data)
+    counts = Counter(PRECISION_IDS.get(k.decode(), f"precision {k.decode()}") for k in keys)
     return dict(sorted(counts.items()))

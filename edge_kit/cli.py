@@ -38,6 +38,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edgekit: interrupted; results already written are kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `edgekit models --json | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return 141
+    except OSError as err:  # a file or directory edgekit was told to write (or read) is not usable
+        where = f" {err.filename}" if err.filename else ""
+        print(f"edgekit: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's exit flush would raise BrokenPipeError again
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

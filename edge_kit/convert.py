@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from edge_kit.cache import publish
-from edge_kit.errors import ConversionError, EdgekitError
+from edge_kit.errors import ConversionError, EdgekitError, OutputDirError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path
 from edge_kit.pipeline import PRECISIONS, Log, Pipeline
 from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
@@ -41,6 +41,7 @@ def _inherit_twin(art: Artifact, twin: Artifact) -> None:
     """An ARM/OpenCL .nb cannot run here; it is as trustworthy as the x86 .nb made from the same
     compat-passed program (that checks Paddle's program and Lite's graph passes, not ARM kernels)."""
     twin_status = twin.manifest.get("parity", {}).get("status", "not made")
+    own_failure = art.manifest.get("reason") if art.manifest.get("status") == "failed" else None
     art.manifest["parity"] = {
         "status": "not_run",
         "reason": f"{art.target} kernels cannot run on this x86 machine; x86 twin {twin.path.name}: {twin_status}",
@@ -52,6 +53,9 @@ def _inherit_twin(art: Artifact, twin: Artifact) -> None:
         art.manifest["parity"]["reason"] += f" ({twin.manifest.get('parity', {}).get('reason', '')})"
     else:
         art.manifest["status"] = "unverified"
+    if own_failure:  # e.g. an fp16 .nb without fp16 kernels: the twin cannot vouch for that
+        art.manifest["status"] = "failed"
+        art.manifest["parity"]["reason"] += f"; {own_failure}"
     art.save()
 
 
@@ -106,7 +110,16 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
         pipe.close()
     artifacts.seconds = round(time.perf_counter() - t0, 2)
     if out_dir:
-        artifacts[:] = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+        placed: list[Path] = []
+        try:
+            artifacts[:] = [_publish(a, Path(out_dir) / src.name, placed) for a in artifacts]
+        except (OutputDirError, OSError):
+            for f in placed:  # a full disk half-way: keep none of this run's files, as the message says
+                try:
+                    f.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            raise
     return artifacts
 
 
@@ -162,19 +175,21 @@ def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_
     return artifacts
 
 
-def _publish(art: Artifact, dest_dir: Path) -> Artifact:
+def _publish(art: Artifact, dest_dir: Path, placed: list) -> Artifact:
     from edge_kit.manifest import atomic_write_text
 
     if art.manifest.get("file") is None:  # a failed stage: write its manifest so the reason is on disk
         dest = dest_dir / art.path.name
         dest_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(manifest_path(dest), json.dumps(art.manifest, indent=2) + "\n")
+        placed.append(manifest_path(dest))
         return Artifact(dest, art.manifest)
     sub = dest_dir / "paddle" if art.format == "paddle" else dest_dir
     files = [art.path]
     if art.format == "paddle":
         files.append(art.path.with_suffix(".pdiparams"))
-    for f in files:
-        publish(f, sub / f.name)
-    publish(manifest_path(art.path), manifest_path(sub / art.path.name))
+    for f in files + [manifest_path(art.path)]:
+        dest = sub / f.name
+        placed.append(dest)
+        publish(f, dest)
     return Artifact(sub / art.path.name, art.manifest)

@@ -69,6 +69,10 @@ def inspect(path: str) -> dict:
         info["ops"] = op_histogram(p, fmt)
     except Exception as exc:  # a damaged file: say so rather than crash
         raise ModelFileError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0][:300]}") from None
+    if fmt == "paddlelite":  # read from the file itself, not the manifest: is an "fp16" .nb really fp16?
+        from converters.paddle_lite import nb_kernel_precisions
+
+        info["kernel_precisions"] = nb_kernel_precisions(p)
     target = (manifest or {}).get("target") or ("x86" if ".x86." in p.name else None)
     info["runs_here"] = runs_here(fmt, target)[1]
     info["format"] = fmt
@@ -105,5 +109,8 @@ def render(info: dict) -> str:
         lines.append("  no manifest beside it: not made by edgekit (or the manifest was removed)")
     ops = info.get("ops", {})
     lines.append(f"  ops ({sum(ops.values())}): " + ", ".join(f"{k} x{v}" for k, v in ops.items()))
+    if info.get("kernel_precisions"):
+        lines.append("  kernels by precision: " + ", ".join(f"{k} x{v}" for k, v in info["kernel_precisions"].items())
+                     + " (weights are stored fp32; fp16 kernels convert them when the predictor loads)")
     lines.append(f"  runs here: {info['runs_here']}")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__
-from edge_kit.cache import building, entry_dir, entry_key
+from edge_kit.cache import building, entry_dir, entry_key, reusable
 from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
@@ -90,7 +90,8 @@ class Pipeline:
         key = self._reference_key(graph)
         final = entry_dir("reference", key)
         stage = f"reference ({graph} graph)"
-        if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
+        main = "reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"
+        if not reusable("reference", key, (main, "reference_outputs.npz", "parity_inputs.npz"), self.log):
             with self._timed(stage, "exporting and running the source model"), building("reference", key) as work:
                 self._build_reference(work, graph)
         else:
@@ -205,7 +206,7 @@ class Pipeline:
                         tools=_versions("paddlelite"))
         final = entry_dir("paddlelite", key) / name
         stage = f"paddlelite {target} {precision}"
-        if not manifest_path(final).exists():
+        if not reusable("paddlelite", key, (name,), self.log):
             with self._timed(stage, "Opt"), building("paddlelite", key) as work:
                 t0 = time.time()
                 program, changes = make_lite_compatible((ref / "reference.pdmodel").read_bytes())
@@ -222,7 +223,11 @@ class Pipeline:
                                    _versions("paddlelite"), time.time() - t0)
                 m["compat_passes"] = changes
                 m["valid_places"] = paddle_lite.VALID_PLACES[target]
+                m["kernel_precisions"] = paddle_lite.nb_kernel_precisions(work / name)
                 self._verify(m, work / name)
+                if precision == "fp16" and not m["kernel_precisions"].get("fp16"):
+                    m["status"] = "failed"  # an "fp16" file that computes in fp32 is not what was asked for
+                    m["reason"] = f"Opt chose no fp16 kernel (kernels: {m['kernel_precisions']})"
                 Artifact(work / name, m).save()
         else:
             self._cached(stage)
@@ -233,7 +238,7 @@ class Pipeline:
         ref = self.ref_dir("onnx")
         key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
         final = entry_dir("onnx", key) / name
-        if not manifest_path(final).exists():
+        if not reusable("onnx", key, (name,), self.log):
             with self._timed("onnx", f"paddle2onnx (opset {onnx_export.OPSET})"), building("onnx", key) as work:
                 t0 = time.time()
                 if self.src.kind == "onnx":
@@ -257,7 +262,7 @@ class Pipeline:
         names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
         key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
         folder = entry_dir("tflite", key)
-        if not all(manifest_path(folder / n).exists() for n in names.values()):
+        if not reusable("tflite", key, tuple(names.values()), self.log):
             with self._timed("tflite", "onnx2tf (fp32 + fp16)"), building("tflite", key) as work:
                 t0 = time.time()
                 with self._lock:

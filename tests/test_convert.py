@@ -201,6 +201,7 @@ def test_full_disk_leaves_no_half_written_artifact(tiny_paddle_model, tmp_path, 
 
     monkeypatch.setattr(cache.os, "link", no_space)
     monkeypatch.setattr(shutil, "copy2", no_space)
+    monkeypatch.setattr(cache.shutil, "copyfile", no_space)
     with pytest.raises(EdgekitError, match="no space left"):
         convert(paddle_model=str(tiny_paddle_model), to=("onnx",), out_dir=str(tmp_path / "out"), log=lambda m: None)
     leftovers = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from .filesystem import FsError
+from edge_kit.childproc import die_with_parent
 
 SIMULATED_BANNER = "EDGEKIT SIMULATED DEVICE: {tool} stand-in running on the host CPU, not an Android phone\n"
 ELF_MAGIC = b"\x7fELF"
@@ -138,7 +139,8 @@ def run_tool(tool: str, host_exe, args: list[str], io, fs, props, cwd: str = "/"
         return 1
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", GLOG_minloglevel="2")
     proc = subprocess.Popen([sys.executable, "-m", "android_runner.simulator._toolrun", json.dumps(spec)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=die_with_parent())  # gone with the simulator, even after kill -9
     try:
         for line in iter(proc.stdout.readline, b""):
             io.out_bytes(line)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from edge_kit.bench.cell import BACKEND_ARTIFACT, Cell, Measurement
+from edge_kit.bench.contained import measure_contained
 from edge_kit.bench.interleave import measure_interleaved
+from edge_kit.bench.machine import machine_id
 from edge_kit.bench.progress import Progress
 from edge_kit.bench.store import DEFAULT_DIR, ResultStore, make_record
 from edge_kit.errors import EdgekitError
@@ -101,6 +103,7 @@ def load_artifacts(paths: list[str], device) -> list[Artifact]:
         if not manifest_path(path).is_file():
             raise EdgekitError(f"{p} has no {manifest_path(path).name} beside it; make it with `edgekit convert`")
         art = Artifact.load(path)
+        _check_bytes(art)
         backend = FORMAT_BACKEND.get(art.format)
         if backend is None:
             raise EdgekitError(f"{p}: no backend runs {art.format} artifacts")
@@ -109,6 +112,17 @@ def load_artifacts(paths: list[str], device) -> list[Artifact]:
             raise EdgekitError(f"{p} is a {art.target} {art.format} artifact; {device.name} runs {want} ones")
         arts.append(art)
     return arts
+
+
+def _check_bytes(art: Artifact) -> None:
+    """The manifest's parity verdict is about the bytes it recorded: a file edited or truncated since
+    would be timed as `parity: passed`. Refuse it instead."""
+    from edge_kit.manifest import sha256_file
+
+    want, got = art.manifest.get("sha256"), sha256_file(art.path)
+    if want != got:
+        raise EdgekitError(f"{art.path} no longer matches the sha256 in its manifest ({got[:12]}... on disk, "
+                           f"{str(want)[:12]}... recorded): it changed after conversion; convert it again")
 
 
 def _applicable(device, backend: str, precision: str, threads: int) -> bool:
@@ -145,8 +159,8 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
     _validate(models, device, backends, threads, precisions, warmup, repeats, min_secs)
     store = ResultStore(results_dir)
     store.check_writable()
-    done = set() if force else store.done_keys()
     info = device.describe()
+    done = set() if force else store.done_keys(machine_id(info))  # another machine's results are not ours
     summary = BenchSummary(device=device.name, results_path=str(store.path))
     available = set(device.backends())
     plan = []
@@ -215,7 +229,9 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
                 else:
                     runnable.append((c, art))
             if getattr(device, "interleaves", False):
-                measure_interleaved(device, runnable, record, bar, cv_threshold)
+                # in a child process per model: a runtime that aborts fails its cells, not the run
+                contain = measure_contained if getattr(device, "contained", False) else measure_interleaved
+                contain(device, runnable, record, bar, cv_threshold)
             else:
                 _measure_one_by_one(device, runnable, record, cv_threshold)
     except KeyboardInterrupt:

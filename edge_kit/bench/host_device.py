@@ -72,7 +72,7 @@ def describe_host() -> dict:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:
         affinity = None
-    return {
+    info = {
         "name": "host", "simulated": False, "cpu_model": _cpu_model(), "cores": os.cpu_count(),
         "cores_usable": affinity,
         "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),  # None in most VMs
@@ -81,12 +81,17 @@ def describe_host() -> dict:
         "python": platform.python_version(), "runtimes": _versions(), "edgekit": __version__,
         **_git_revision(),
     }
+    from edge_kit.bench.machine import host_machine_id
+
+    info["machine_id"] = host_machine_id(info)  # results are "already measured" only on this machine
+    return info
 
 
 class HostDevice:
     name = "host"
     simulated = False
     interleaves = True  # harness: keep runners loaded and time cells in turns
+    contained = True    # ...in a child process per model (edge_kit.bench.contained)
 
     def __init__(self, options: dict | None = None):
         self.options = dict(options or {})  # e.g. {"mkldnn": True} for Paddle Inference

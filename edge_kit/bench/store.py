@@ -127,13 +127,36 @@ class ResultStore:
                     continue
                 yield rec
 
-    def latest(self) -> dict[str, dict]:
-        """key -> the last record for that cell (a forced re-run supersedes the older one)."""
+    def latest(self, machine: Optional[str] = None) -> dict[str, dict]:
+        """key -> the record that stands for that cell: the last one, except that a clean (ok, not noisy)
+        measurement is not replaced by a later noisy one (a `--force` re-run under load must not turn a
+        quiet 2.09 ms into `7.00 (noisy)`; a later failure does replace it: the cell fails now). With `machine`, only that machine's records
+        (edge_kit.bench.machine); without, keys of other machines than the newest record's are
+        `<key>@<machine id>` so two machines' cells never overwrite each other."""
+        from edge_kit.bench.machine import machine_id
+
         out: dict[str, dict] = {}
         for rec in self.records():
-            out[rec["key"]] = rec
-        return out
+            mid = machine_id(rec.get("device_info"))
+            if machine is not None and mid != machine:
+                continue
+            key = rec["key"] if machine is not None else f"{rec['key']}@{mid}"
+            old = out.get(key)
+            if old is not None and _clean(old) and rec.get("status") == "ok" and not _clean(rec):
+                continue
+            out[key] = rec
+        if machine is not None:
+            return out
+        per_cell: dict[str, int] = {}
+        for k in out:
+            per_cell[k.rsplit("@", 1)[0]] = per_cell.get(k.rsplit("@", 1)[0], 0) + 1
+        return {(k.rsplit("@", 1)[0] if per_cell[k.rsplit("@", 1)[0]] == 1 else k): r for k, r in out.items()}
 
-    def done_keys(self) -> set[str]:
-        """Cells finished successfully; failed cells are retried on the next run."""
-        return {k for k, r in self.latest().items() if r.get("status") == "ok"}
+    def done_keys(self, machine: Optional[str] = None) -> set[str]:
+        """Cells finished successfully (on `machine`, if given); failed cells are retried on the next run."""
+        return {k for k, r in self.latest(machine).items() if r.get("status") == "ok"}
+
+
+def _clean(rec: dict) -> bool:
+    return rec.get("status") == "ok" and not (rec.get("flags") or {}).get("noisy")
+

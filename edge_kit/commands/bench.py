@@ -1,10 +1,19 @@
 """`edgekit bench`: time models on a device with every backend, append results to bench_results/.
 
 With no arguments it does README's main job: the lightweight classification models on the host with
-every available backend at 1 and 2 threads, then prints the host table.
+every available backend at 1 and 2 threads, then prints the host table. With models or --artifact it
+prints the numbers it measured, one line per cell. Exit status: 0 when every cell was measured (or was
+already in the store for this machine), 1 when any cell failed, 130 when interrupted.
+
+examples:
+  edgekit bench
+  edgekit bench MobileNetV3_small_ssld --backend tflite,onnxruntime --threads 1
+  edgekit bench --artifact out/MobileNetV3_small_ssld/MobileNetV3_small_ssld.fp32.tflite --json
+  edgekit bench MobileNetV2 --device sd855 --serial 127.0.0.1:5557   # against `edgekit device-sim`
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from edge_kit.errors import EdgekitError
@@ -20,13 +29,16 @@ def _csv(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+MAX_THREADS = 64  # far above any phone (8 cores); 100000 made LiteRT segfault and onnxruntime spin for minutes
+
+
 def _threads(text: str) -> list[int]:
     try:
         values = [int(t) for t in _csv(text)]
     except ValueError:
         raise EdgekitError(f"--threads takes comma-separated integers such as 1,2; got {text!r}") from None
-    if not values or min(values) < 1:
-        raise EdgekitError(f"--threads takes positive integers such as 1,2; got {text!r}")
+    if not values or min(values) < 1 or max(values) > MAX_THREADS:
+        raise EdgekitError(f"--threads takes integers from 1 to {MAX_THREADS} such as 1,2; got {text!r}")
     return values
 
 
@@ -58,12 +70,15 @@ def open_device(name: str, serial: str | None = None, tool_dir: str | None = Non
         raise EdgekitError(f"--device {name} needs android_runner.android_device, which is not available: {err}") \
             from err
     try:
-        return open_android_device(name, serial, tool_dir, adb_server=adb_server)
+        device = open_android_device(name, serial, tool_dir, adb_server=adb_server)
     except EdgekitError as err:
         if name != "auto":
             raise
-        print(f"edgekit: no phone ({err}); benchmarking the host", file=sys.stderr)
+        print(f"edgekit: --device auto: no phone ({err}); benchmarking the host", file=sys.stderr)
         return open_device("host", mkldnn=mkldnn)
+    if name == "auto":
+        print(f"edgekit: --device auto picked {device.name}", file=sys.stderr)
+    return device
 
 
 def _bench_kw(args, threads_default: str) -> dict:
@@ -122,15 +137,24 @@ def run(args) -> int:
     finally:
         device.close()
     print(summary.text(), file=sys.stderr)
-    from edge_kit.report import device_table_markdown
+    from edge_kit.bench.machine import machine_id
+    from edge_kit.commands.bench_output import measured_lines, measured_json
 
-    print(device_table_markdown(args.results_dir, device=device.name, models=models))
-    return 130 if summary.interrupted else (1 if summary.failed and not summary.measured else 0)
+    here = machine_id(device.describe())
+    if args.json:
+        print(measured_json(args.results_dir, summary, here))
+    elif not args.models and not args.artifact:  # README's main job: the whole table of this machine
+        from edge_kit.report import device_table_markdown
+
+        print(device_table_markdown(args.results_dir, device=device.name, models=models, machine=here))
+    else:
+        print(measured_lines(args.results_dir, summary, here))
+    return 130 if summary.interrupted else (1 if summary.failed else 0)
 
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="time models on the host or a phone; results go to bench_results/",
-                       description=__doc__)
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODELS",
                    help="seed model names (default: the lightweight classification models)")
     p.add_argument("--artifact", action="append", metavar="FILE",
@@ -156,4 +180,5 @@ def register(sub) -> None:
                                                                    "bench_results)")
     p.add_argument("--mkldnn", action="store_true", help="Paddle Inference: enable oneDNN (off by default)")
     p.add_argument("--quiet", action="store_true", help="no progress indicator")
+    p.add_argument("--json", action="store_true", help="print this run's cells and numbers as JSON")
     p.set_defaults(func=run)

@@ -1,6 +1,8 @@
 """`edgekit bundle`: the assets an Android app drops in, made to the app's contract (edge_kit.apps)."""
 from __future__ import annotations
 
+import argparse
+
 import json
 
 
@@ -41,7 +43,16 @@ def register(sub) -> None:
     from edge_kit.apps import APP_NAMES
 
     p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app, made to "
-                                      "the app's contract")
+                                      "the app's contract",
+                       description="""Write the files an Android app drops in, made to what the app's own source reads
+(edge_kit/apps): Paddle-Lite-Demo's classification, detection and segmentation apps, the PaddleX
+Android SDK, or the TFLite Task Library. The graph is adapted where the app demands it, the edits the
+app needs are listed in APP_EDITS.md, and only verified artifacts are bundled. --check replays the
+app's pre- and post-processing on the x86 twin / TFLite and fails on a contract break.\n\nexamples:
+  edgekit bundle MobileNetV3_small_ssld --app plite-cls-cxx --check -o bundles/
+  edgekit bundle FastSCNN --app tflite-task --check -o bundles/
+  edgekit bundle --check-only bundles/MobileNetV3_small_ssld-plite-cls-cxx\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="zoo model name")
     p.add_argument("--app", choices=list(APP_NAMES),
                    help="plite-cls-cxx/-java, plite-seg-cxx/-java (Paddle-Lite-Demo), tflite-task-classifier/"

@@ -1,6 +1,9 @@
 """`edgekit convert`: a zoo model, a Paddle inference model or an ONNX file -> verified artifacts."""
 from __future__ import annotations
 
+import argparse
+import json
+
 from pathlib import Path
 
 
@@ -63,16 +66,28 @@ def _timing(conversion) -> str:
 
 
 def run(args) -> int:
-    from edge_kit.convert import convert
+    from edge_kit.convert import FORMATS, PRECISIONS, convert
+    from edge_kit.errors import EdgekitError
+
+    for flag, text, allowed in (("--to", args.to, FORMATS), ("--precision", args.precision, PRECISIONS)):
+        if not _csv(text):  # `--to ''` must not "succeed" with nothing made (the API's to=() is the reference)
+            raise EdgekitError(f"{flag} names nothing; choose from {', '.join(allowed)}")
 
     arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
                    precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
                    weights=args.weights, seed=args.seed, arm_check=args.arm_check)
-    print(f"{arts[0].model}: {len(arts) - 1} artifact(s) in {Path(args.output).resolve() if args.output else 'cache'}")
+    failed = [a for a in arts if not a.ok and a.format != "paddle"]
+    where = Path(args.output).resolve() if args.output else "the cache"
+    if args.json:
+        print(json.dumps({"model": arts[0].model, "output": str(where), "failed": len(failed),
+                          "seconds": arts.seconds, "stages": arts.stages,
+                          "artifacts": [{"path": str(a.path), **a.manifest} for a in arts]}, indent=2, default=str))
+        return 3 if failed else 0
+    # the first row is the Paddle reference the others were checked against; it is not an artifact
+    print(f"{arts[0].model}: the reference and {len(arts) - 1} artifact(s) in {where}")
     for art in arts:
         print(_line(art))
     print(_timing(arts))
-    failed = [a for a in arts if not a.ok and a.format != "paddle"]
     if failed:
         print(f"edgekit: error: {len(failed)} artifact(s) failed: " +
               ", ".join(f"{a.format}/{a.target}/{a.precision}" for a in failed))
@@ -81,7 +96,12 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("convert", help="convert a model into verified Paddle-Lite / ONNX / TFLite artifacts")
+    p = sub.add_parser("convert", help="convert a model into verified Paddle-Lite / ONNX / TFLite artifacts",
+                       description="""Convert a zoo model, your exported Paddle inference model (--paddle-model) or an ONNX file (--onnx)
+into Paddle-Lite .nb, ONNX and TFLite files. Every file is run on the same images as the Paddle reference
+where this machine can run it, and gets a <file>.manifest.json with the verdict. Exit status 3 if any
+artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssld -o out/\n  edgekit convert MobileNetV2 --to tflite --precision fp32,fp16 -o out/ --json\n  edgekit convert --paddle-model my_export/ --to paddlelite --lite-target arm,opencl -o out/\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="zoo model name (see `edgekit models`)")
     p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
     p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
@@ -95,4 +115,5 @@ def register(sub) -> None:
                    help="also run each TFLite file on aarch64 kernels under qemu (cortex-a76) and record an "
                         "'arm64 (emulated)' parity entry; needs scripts/setup_arm_env.sh; never timed")
     p.add_argument("-o", "--output", metavar="DIR", help="where to put the artifacts (default: only the cache)")
+    p.add_argument("--json", action="store_true", help="print every artifact's manifest as JSON")
     p.set_defaults(func=run)

@@ -1,6 +1,8 @@
 """`edgekit inspect FILE`: manifest, op histogram and whether the artifact runs on this machine."""
 from __future__ import annotations
 
+import argparse
+
 import json
 
 
@@ -13,7 +15,10 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("inspect", help="show an artifact's manifest, ops and whether it runs here")
+    p = sub.add_parser("inspect", help="show an artifact's manifest, ops and whether it runs here",
+                       description="""Show an artifact's manifest (what it is, how it was made, its parity verdict), whether the file still
+matches the sha256 its manifest recorded (exit 1 if not), its operators and whether it can run here.\n\nexamples:\n  edgekit inspect out/MobileNetV3_small_ssld/MobileNetV3_small_ssld.arm.fp32.nb\n  edgekit inspect model.tflite --json\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help=".nb, .tflite, .onnx or .pdmodel")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print everything as JSON")
     p.set_defaults(func=run)

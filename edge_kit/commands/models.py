@@ -1,6 +1,8 @@
 """`edgekit models`: every model of the seed tables, with edgekit's status and the seed's figures."""
 from __future__ import annotations
 
+import argparse
+
 import json
 
 
@@ -58,7 +60,10 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("models", help="list the zoo (every model of the seed tables)")
+    p = sub.add_parser("models", help="list the zoo (every model of the seed tables)",
+                       description="""List every model of the seed tables: task, input, whether edgekit implements it and the seed's
+published figures. --sizes builds each model and compares its fp32 size with the seed's.\n\nexamples:\n  edgekit models\n  edgekit models --task detection --json\n""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--task", choices=["classification", "detection", "instance_segmentation",
                                       "semantic_segmentation"])

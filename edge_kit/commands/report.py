@@ -1,6 +1,8 @@
 """`edgekit report`: the seed's tables with edgekit's measured columns, as Markdown, CSV and a PNG."""
 from __future__ import annotations
 
+import argparse
+
 
 def run(args) -> int:
     from edge_kit.report import render_report
@@ -13,7 +15,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("report", help="render bench_results/ into the seed's tables and a PNG",
-                       description=__doc__)
+                       description=__doc__ + "\nexamples:\n  edgekit report\n  edgekit report --format md,png -o /tmp/report\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--format", default="md,csv,png", help="comma-separated: md,csv,png (default all)")
     p.add_argument("-o", "--output", metavar="DIR", help="where to write (default: the results directory)")
     p.add_argument("--results-dir", default="bench_results", help="where results.jsonl lives")

@@ -9,11 +9,19 @@ from edge_kit.manifest import atomic_write_text
 FORMATS = ("md", "csv", "png")
 
 
-def load_records(results_dir) -> list[dict]:
-    """Latest record per cell; malformed lines are reported on stderr and skipped."""
+def load_records(results_dir, machine: str | None = None) -> list[dict]:
+    """The record standing for each cell (of `machine` only, if given); malformed lines are reported on
+    stderr and skipped. When one device name (e.g. "host") was measured on several machines, each
+    record gets `machine_label` so their columns are told apart (edge_kit.bench.machine)."""
+    from edge_kit.bench.machine import machine_id, machine_label
     from edge_kit.bench.store import ResultStore
 
-    return list(ResultStore(results_dir).latest().values())
+    records = list(ResultStore(results_dir).latest(machine).values())
+    machines: dict[str, set] = {}
+    for r in records:
+        machines.setdefault(str(r.get("device")), set()).add(machine_id(r.get("device_info")))
+    return [dict(r, machine_label=machine_label(r.get("device_info"))) if len(machines[str(r.get("device"))]) > 1
+            else r for r in records]
 
 
 def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) -> list[Path]:
@@ -53,14 +61,16 @@ def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) ->
     return written
 
 
-def device_table_markdown(results_dir, device=None, models: list[str] | None = None) -> str:
-    """The tables of the sections `models` belong to, with only `device`'s measured columns (bench's output);
-    `device` is one name or a collection of names (a multi-phone run)."""
+def device_table_markdown(results_dir, device=None, models: list[str] | None = None,
+                          machine: str | None = None) -> str:
+    """The tables of the sections `models` belong to, with only `device`'s measured columns (bench's output),
+    measured on `machine` if given; `device` is one name or a collection of names (a multi-phone run)."""
     from edge_kit.report.tables import build_tables
     from edge_kit.report.writers import table_markdown
     from edge_kit.seed import seed_rows
 
     wanted_devices = None if device is None else {device} if isinstance(device, str) else set(device)
-    records = [r for r in load_records(results_dir) if wanted_devices is None or r.get("device") in wanted_devices]
+    records = [r for r in load_records(results_dir, machine)
+               if wanted_devices is None or r.get("device") in wanted_devices]
     wanted = {r.task for r in seed_rows() if models is None or r.model in models}
     return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted or t.section == "other")

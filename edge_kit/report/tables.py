@@ -37,14 +37,16 @@ def is_simulated(rec: dict) -> bool:
 
 
 def device_label(rec: dict) -> str:
-    """A phone of a multi-phone run is recorded as PROFILE@SERIAL and gets its own column per serial."""
+    """A phone of a multi-phone run is recorded as PROFILE@SERIAL and gets its own column per serial; the
+    same device name measured on several machines gets one column per machine."""
     dev, at, serial = str(rec.get("device", "?")).partition("@")
+    which = f" [{rec['machine_label']}]" if rec.get("machine_label") else ""  # several machines, one name
     if is_simulated(rec):
         name = dev if dev.endswith("-sim") else f"{dev}-sim"
-        return f"{name}{' ' + serial if at else ''} ms (simulated)"
+        return f"{name}{' ' + serial if at else ''}{which} ms (simulated)"
     if dev.lower() == "sd855":
-        return f"SD855 ms (measured{', ' + serial if at else ''})"
-    return f"{dev}{' ' + serial if at else ''} ms"
+        return f"SD855{which} ms (measured{', ' + serial if at else ''})"
+    return f"{dev}{' ' + serial if at else ''}{which} ms"
 
 
 def latency_column(rec: dict) -> str:

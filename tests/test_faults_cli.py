@@ -1,0 +1,164 @@
+"""Issue 12, crashes and hangs: each of these printed a traceback, hung or left something behind."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from edge_kit.cli import main
+
+
+def _one_line_error(rc, err, code=2):
+    assert rc == code and "Traceback" not in err and err.strip().count("\n") == 0, err
+
+
+def test_serial_at_a_server_that_is_not_adb(tmp_path, monkeypatch):
+    from android_runner.transport import AdbTransport, DeviceUnreachableError
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def http():  # answers like a web server would
+        conn, _ = srv.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + b"\0" * 64)
+        time.sleep(0.5)
+        conn.close()
+
+    threading.Thread(target=http, daemon=True).start()
+    monkeypatch.setenv("EDGEKIT_ADB_KEY", str(tmp_path / "android" / "adbkey"))
+    t = AdbTransport(f"127.0.0.1:{srv.getsockname()[1]}")
+    with pytest.raises(DeviceUnreachableError, match="not an ADB device"):
+        t.connect()
+    srv.close()
+
+
+def test_adb_key_dir_is_private_whatever_the_umask(tmp_path):
+    from android_runner.transport import ensure_adb_key
+
+    old = os.umask(0)
+    try:
+        key = ensure_adb_key(tmp_path / "home" / ".android" / "adbkey")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_device_sim_port_out_of_range(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["device-sim", "--port", "70000"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "from 0 to 65535" in err and "Traceback" not in err
+
+
+def test_broken_pipe_is_quiet():
+    proc = subprocess.run(f"{sys.executable} -m edge_kit.cli models --json | head -c 10", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_empty_format_list_is_an_error(capsys):
+    rc = main(["convert", "MobileNetV3_small_ssld", "--to", ""])
+    _one_line_error(rc, capsys.readouterr().err)
+
+
+def test_bundle_output_that_is_a_file(tmp_path, capsys, monkeypatch):
+    import edge_kit.bundle as bundle_mod
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+
+    def bundle(*a, out_dir, **k):  # the real bundle() writes under out_dir; a file there is an OSError
+        Path(out_dir, "app").mkdir(parents=True)
+
+    monkeypatch.setattr(bundle_mod, "bundle", bundle)
+    rc = main(["bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(blocker)])
+    err = capsys.readouterr().err
+    _one_line_error(rc, err)
+    assert "cannot use" in err and str(blocker) in err
+
+
+def test_tool_child_dies_with_its_parent(tmp_path):
+    """kill -9 of edgekit must not leave its tool child (Opt, onnx2tf...) running."""
+    pidfile = tmp_path / "child.pid"
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from edge_kit.childproc import die_with_parent\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], preexec_fn=die_with_parent())\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.time() + 30
+    while not (pidfile.exists() and pidfile.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    child = int(pidfile.read_text())
+    parent.kill()
+    parent.wait()
+    for _ in range(50):
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def test_isolated_tools_use_die_with_parent():
+    import inspect
+
+    import android_runner.simulator.tools as tools
+    import converters.isolate as isolate
+
+    assert "die_with_parent()" in inspect.getsource(isolate.run_isolated)
+    assert "die_with_parent()" in inspect.getsource(tools)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def test_device_sim_sigterm_removes_its_sandbox(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "edge_kit.cli", "device-sim", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    line = proc.stdout.readline()
+    assert "listening" in line
+    assert list(tmp_path.glob("edgekit-devsim-*"))
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert list(tmp_path.glob("edgekit-devsim-*")) == []
+
+
+@pytest.mark.parametrize("command", ["models", "convert", "inspect", "bench", "report", "bundle", "device-sim"])
+def test_every_help_page_has_a_description_and_an_example(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    body = out.split("\n\n")
+    assert len(body) >= 3 and "examples:" in out and f"edgekit {command}" in out.split("examples:")[1]
+
+
+def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_path):
+    import json
+
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "-o", str(tmp_path))
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(lines) - 2} artifact(s) in {tmp_path}")
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
+    assert doc["artifacts"][1]["parity"]["status"] == "passed"
