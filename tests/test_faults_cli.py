@@ -157,7 +157,9 @@ def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_pa
 
     r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "-o", str(tmp_path))
     lines = r.stdout.strip().splitlines()
-    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(lines) - 2} artifact(s) in {tmp_path}")
+    rows = [ln for ln in lines[1:] if ln.startswith("  ")]  # the reference's row, then one per artifact
+    assert lines[-1].startswith("time: ")  # and a last line with the stage times
+    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(rows) - 1} artifact(s) in {tmp_path}")
     r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
