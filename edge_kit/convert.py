@@ -21,6 +21,7 @@ from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 
 FORMATS = ("paddlelite", "onnx", "tflite")
 LITE_TARGETS = ("arm", "opencl")
+ALL_PRECISIONS = PRECISIONS + ("int8",)  # int8 needs a calibration set (edge_kit.datasets)
 
 
 def _stderr(msg: str) -> None:
@@ -67,10 +68,11 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr) -> list[Artifact]:
-    """Convert one model. Returns the reference plus every requested artifact (check `.ok`)."""
+            seed: int = 0, log: Log = _stderr, calib: Optional[str] = None, int8_io: bool = False) -> list[Artifact]:
+    """Convert one model. Returns the reference plus every requested artifact (check `.ok`).
+    int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
-    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
+    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
         bad = [v for v in values if v not in allowed]
         if bad:
@@ -79,6 +81,14 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
                            "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
+    calibration = None
+    if "int8" in precisions:  # a bad calibration set fails before any conversion starts
+        from edge_kit.datasets import load_calibration
+
+        calibration = load_calibration(calib, src.input_shape, src.preprocess)
+    elif calib or int8_io:
+        raise EdgekitError("--calib and --int8-io apply to --precision int8 only")
+    float_precisions = tuple(p for p in precisions if p != "int8")
     pipe = Pipeline(src, log)
     artifacts = [pipe.reference()]
 
@@ -98,6 +108,15 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             for precision in precisions:
                 if target == "opencl" and precision == "fp16":
                     continue  # Lite's OpenCL kernels choose fp16 at run time (set_opencl_precision)
+                if precision == "int8":
+                    if target == "opencl":
+                        log(f"[{src.name}] paddlelite opencl int8: not made (Lite's OpenCL backend has no int8 "
+                            "kernels; the arm int8 .nb is the int8 artifact)")
+                        continue
+                    from edge_kit.pipeline_int8 import lite_int8
+
+                    attempt("paddlelite", target, "int8", lambda t=target: lite_int8(pipe, calibration, t))
+                    continue
                 attempt("paddlelite", target, precision, lambda t=target, p=precision: pipe.lite(t, p))
                 if artifacts[-1].manifest.get("file"):
                     _inherit_twin(artifacts[-1], twin)
@@ -110,10 +129,15 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             err = ConversionError(src.name, "tflite", "onnx2tf", "needs a verified ONNX artifact, which failed")
             artifacts.extend(_failed(src, "tflite", "cpu", p, err) for p in precisions)
         else:
-            before = len(artifacts)
-            attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
-            made = artifacts[before:]
-            artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
+            if float_precisions:
+                before = len(artifacts)
+                attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
+                made = artifacts[before:]
+                artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
+            if calibration is not None:
+                from edge_kit.pipeline_int8 import tflite_int8
+
+                attempt("tflite", "cpu", "int8", lambda: tflite_int8(pipe, onnx_art, calibration, int8_io))
     if out_dir:
         artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
     return artifacts
