@@ -197,7 +197,10 @@ def score_detection(ds: Dataset, pre: Preprocess, predict_dets: Callable[[np.nda
                             "bbox": [x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy]})
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
-        gt = COCO(ds.info["annotations"])
+        gt = COCO()
+        gt.dataset = json.loads(Path(ds.info["annotations"]).read_text())
+        gt.dataset.setdefault("info", {})  # pycocotools 2.0.10's loadRes needs it; many exports lack it
+        gt.createIndex()
         if not results:
             return {"map": 0.0, "ap50": 0.0, "images": len(ds.items), "detections": 0}
         dt = gt.loadRes(results)
