@@ -160,3 +160,23 @@ def test_dataset_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no dataset found"):
         find_dataset(str(tmp_path / "empty"))
+
+
+def test_report_accuracy_columns_and_int8_drop():
+    from edge_kit.report.accuracy import add_accuracy_columns
+    from edge_kit.report.tables import build_tables
+
+    def rec(precision, top1):
+        return {"schema": "edgekit.accuracy/1", "model": "MobileNetV2", "task": "classification", "format": "tflite",
+                "precision": precision, "dataset": {"path": "/data/val"}, "metrics": {"top1": top1},
+                "weights": "trained.pdparams"}
+
+    tables = build_tables([])
+    add_accuracy_columns(tables, [rec("fp32", 0.72), rec("int8", 0.695)])
+    cls = next(t for t in tables if t.section == "classification")
+    assert cls.columns[-2:] == ["Top1 % (measured, val, TFLite fp32)", "Top1 % (measured, val, TFLite int8)",
+                                "int8 drop (points, val)"][-2:] and "Top1 % (measured, val, TFLite fp32)" in cls.columns
+    row = next(r for r in cls.rows if r[0] == "MobileNetV2")
+    assert row[-3:] == ["72.00", "69.50", "2.50"]
+    other = next(r for r in cls.rows if r[0] == "MobileNetV3_small_ssld")
+    assert other[-1] == "not measured"
