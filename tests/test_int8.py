@@ -100,3 +100,32 @@ def test_tiny_model_int8_tflite_and_nb(tiny_paddle_model, tmp_path, int8_io):
         assert "simulated-quantization" in nb.manifest["parity"]["checked"]
         assert nb.manifest["parity"]["metrics"]["top1_agreement"] >= 0.75
         assert [a.precision for a in arts if a.format == "tflite"] == ["int8"]  # no fp32/fp16 asked for
+        # the int8 file is timed by bench on host LiteRT as an int8 cell
+        from edge_kit.bench.harness import run_bench
+        from edge_kit.bench.host_device import HostDevice
+        from edge_kit.bench.store import ResultStore
+
+        summary = run_bench([], HostDevice(), backends=["tflite"], precisions=["int8"], threads=(1,), warmup=2,
+                            repeats=5, results_dir=str(tmp_path / "res"), progress=False, artifacts=(tfl,))
+        assert summary.measured == ["host|tiny|tflite|int8|t1"], summary.text()
+        rec = next(iter(ResultStore(tmp_path / "res").latest().values()))
+        assert rec["artifact"]["precision"] == "int8" and rec["measurement"]["median_ms"] > 0
+
+
+def test_int8_baseline_excuses_task_misses_only():
+    from edge_kit.int8_baseline import apply_baseline
+    from edge_kit.parity import _check, _result
+
+    def result(top1, cos):
+        return _result([_check("out0.cosine", cos, 0.95, True), _check("top1_agreement", top1, 0.6, True)], {})
+
+    ours = result(0.58, 0.97)
+    apply_baseline(ours, result(0.33, 0.88))          # an independent int8 quantizer does worse
+    assert ours["status"] == "passed" and "independent int8 quantization scores 0.330" in ours["passed_by"]
+    assert ours["int8_baseline"]["metrics"] == {"top1_agreement": 0.33}
+    worse = result(0.40, 0.97)
+    apply_baseline(worse, result(0.58, 0.97))          # the baseline does clearly better: a conversion problem
+    assert worse["status"] == "failed" and "passed_by" not in worse
+    garbage = result(0.1, 0.3)
+    apply_baseline(garbage, result(0.1, 0.3))          # a cosine failure is never excused
+    assert garbage["status"] == "failed"
