@@ -21,7 +21,18 @@ from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
 from edge_kit.pipeline import Pipeline, _versions
 
-INT8_CODE_VERSION = 3  # bump when the int8 recipe changes, so cached int8 files are rebuilt
+
+
+def _int8_code() -> str:
+    """The int8 recipe's own code (cache.entry_key hashes the shared conversion modules, not these): a
+    change in quantization or in its parity rule must not be answered from a cache filled by the old code."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in (here / "pipeline_int8.py", here / "int8_baseline.py", here / "datasets.py"):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 UNTRAINED_NOTE = ("int8 vs the fp32 reference on {images}: on untrained weights this measures the damage "
                   "quantization does to these outputs only, not accuracy on real data (use `edgekit eval`)")
@@ -58,7 +69,7 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
     io = "int8io" if int8_io else "floatio"
     name = f"{pipe.src.name}.int8.tflite" if not int8_io else f"{pipe.src.name}.int8-io.tflite"
     key = entry_key(stage="tflite-int8", onnx=onnx_artifact.manifest["sha256"], calib=calib.sha256, io=io,
-                    code=INT8_CODE_VERSION, tools=_versions("onnx2tf", "tensorflow"))
+                    int8_code=_int8_code(), tools=_versions("onnx2tf", "tensorflow"))
     final = entry_dir("tflite-int8", key) / name
     if not manifest_path(final).exists():
         pipe.log(f"[{pipe.src.name}] tflite int8 ({io}): onnx2tf + TFLiteConverter, {len(calib.data)} calibration inputs")
@@ -132,7 +143,7 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
     name = f"{pipe.src.name}.{target}.int8.nb"
     ref = pipe.ref_dir("paddlelite")
     key = entry_key(stage="paddlelite-int8", ref=ref.name, target=target, calib=calib.sha256,
-                    code=INT8_CODE_VERSION, tools=_versions("paddlepaddle", "paddlelite"))
+                    int8_code=_int8_code(), tools=_versions("paddlepaddle", "paddlelite"))
     final = entry_dir("paddlelite-int8", key) / name
     if not manifest_path(final).exists():
         pipe.log(f"[{pipe.src.name}] paddlelite {target} int8: Paddle PTQ ({len(calib.data)} inputs) + Opt")
