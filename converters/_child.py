@@ -1,12 +1,20 @@
-"""Entry point of the child process started by converters.isolate.run_isolated."""
+"""Entry point of the child process started by converters.isolate (run_isolated and WarmChild).
+
+    python -m converters._child REQUEST.json RESULT.json     run the request now
+    python -m converters._child --warm MODULE,MODULE          import the modules, then read
+                                                             "REQUEST.json<TAB>RESULT.json" from stdin
+"""
 import importlib
 import json
+import os
 import sys
 import traceback
 
 
 def main(request_path: str, result_path: str) -> int:
     request = json.loads(open(request_path).read())
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
     module, func = request["target"].split(":")
     try:
         value = getattr(importlib.import_module(module), func)(**request["kwargs"])
@@ -26,5 +34,29 @@ def main(request_path: str, result_path: str) -> int:
     return code
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent dies (a killed edgekit must not leave tools running)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def warm(modules: str) -> int:
+    _die_with_parent()
+    for name in filter(None, modules.split(",")):
+        importlib.import_module(name)
+    line = sys.stdin.readline()
+    if not line.strip():  # the parent closed stdin without a request: nothing to do
+        return 0
+    request_path, result_path = line.rstrip("\n").split("\t")
+    return main(request_path, result_path)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--warm":
+        sys.exit(warm(sys.argv[2]))
     sys.exit(main(sys.argv[1], sys.argv[2]))

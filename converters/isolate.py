@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,30 +40,96 @@ def _describe_exit(code: int) -> str:
     return f"exited with status {code}"
 
 
-def run_isolated(target: str, kwargs: dict, *, model: str, stage: str, tool: str,
+def _child_env(env: dict | None) -> dict:
+    child_env = {**os.environ, **(env or {})}
+    # The child must import this project from the same place as the parent.
+    root = str(Path(__file__).resolve().parent.parent)
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+    return child_env
+
+
+def _answer(returncode: int, result: Path, output: str, *, model: str, stage: str, tool: str) -> dict:
+    """The child's JSON result, or its failure as a ConversionError (or the user's EdgekitError)."""
+    if result.exists():
+        answer = json.loads(result.read_text())
+        if "error" in answer:
+            if answer.get("user_error"):
+                raise EdgekitError(answer["error"])
+            raise ConversionError(model, stage, tool, answer["error"])
+        if returncode == 0:
+            return answer["result"]
+    detail = _describe_exit(returncode)
+    words = _last_words(output)
+    raise ConversionError(model, stage, tool, f"{detail}{': ' + words if words else ''}")
+
+
+def _target_name(target) -> str:
+    """A child's entry point, given as the function itself or as "package.module:function"."""
+    return target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+
+
+def run_isolated(target, kwargs: dict, *, model: str, stage: str, tool: str,
                  env: dict | None = None, cwd: str | Path | None = None, timeout: float = 3600) -> dict:
-    """Call `target` ("package.module:function") with JSON-able kwargs in a child; return its JSON-able result."""
+    """Call `target` (a function of a converters module, or "package.module:function") with JSON-able
+    kwargs in a child; return its JSON-able result."""
     with tempfile.TemporaryDirectory(prefix="edgekit-child-") as tmp:
         request = Path(tmp) / "request.json"
         result = Path(tmp) / "result.json"
-        request.write_text(json.dumps({"target": target, "kwargs": kwargs}))
-        child_env = {**os.environ, **(env or {})}
-        # The child must import this project from the same place as the parent.
-        root = str(Path(__file__).resolve().parent.parent)
-        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+        request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs}))
         try:
             proc = subprocess.run([sys.executable, "-m", "converters._child", str(request), str(result)],
-                                  cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout)
+                                  cwd=cwd, env=_child_env(env), capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
-        if result.exists():
-            answer = json.loads(result.read_text())
-            if "error" in answer:
-                if answer.get("user_error"):
-                    raise EdgekitError(answer["error"])
-                raise ConversionError(model, stage, tool, answer["error"])
-            if proc.returncode == 0:
-                return answer["result"]
-        detail = _describe_exit(proc.returncode)
-        words = _last_words(proc.stderr + proc.stdout)
-        raise ConversionError(model, stage, tool, f"{detail}{': ' + words if words else ''}")
+        return _answer(proc.returncode, result, proc.stderr + proc.stdout, model=model, stage=stage, tool=tool)
+
+
+class WarmChild:
+    """A child started before its request is known, importing its heavy modules meanwhile.
+
+    A cold conversion spends its first seconds exporting the Paddle reference; TensorFlow's import
+    (about 4 s here) needs nothing from it, so the TFLite child starts then and waits on its stdin for
+    the request. It is one-shot and as isolated as run_isolated's child: a crash is a ConversionError,
+    and the child ends by itself when its parent goes (EOF on stdin, or the parent-death signal).
+    """
+
+    def __init__(self, preload: list[str], env: dict | None = None):
+        self.tmp = Path(tempfile.mkdtemp(prefix="edgekit-child-"))
+        self.log = open(self.tmp / "output.txt", "w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--warm", ",".join(preload)],
+                                     stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=_child_env(env), text=True)
+
+    def run(self, target, kwargs: dict, *, model: str, stage: str, tool: str, cwd: str | Path | None = None,
+            timeout: float = 3600) -> dict:
+        request, result = self.tmp / "request.json", self.tmp / "result.json"
+        request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs,
+                                       "cwd": str(cwd) if cwd else None}))
+        try:
+            self.proc.stdin.write(f"{request}\t{result}\n")
+            self.proc.stdin.close()
+        except OSError:  # it died while importing: its exit status and output say why
+            pass
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
+        self.log.seek(0)
+        try:
+            return _answer(code, result, self.log.read(), model=model, stage=stage, tool=tool)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the child if it still waits (its request never came) and remove its files."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -71,7 +71,31 @@ def program_io(prog: Path) -> tuple[list[dict], list[dict], list[str]]:
     return inputs, outputs, ops
 
 
-def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, build_kwargs: dict) -> dict:
+def strip_callstacks(prog: Path) -> int:
+    """Drop each op's `op_callstack` attribute: the Python stack of the export (file paths of this checkout,
+    line numbers of this module), which Paddle records but never reads at inference. Left in, it makes
+    the program, and every .nb made from it, differ by where edgekit is installed and by edits to
+    unrelated lines. Returns the number of ops changed."""
+    from converters.program_proto import framework_pb2
+
+    desc = framework_pb2().ProgramDesc()
+    desc.ParseFromString(Path(prog).read_bytes())
+    changed = 0
+    for block in desc.blocks:
+        for op in block.ops:
+            keep = [a for a in op.attrs if a.name != "op_callstack"]
+            if len(keep) != len(op.attrs):
+                del op.attrs[:]
+                op.attrs.extend(keep)
+                changed += 1
+    Path(prog).write_bytes(desc.SerializeToString())
+    return changed
+
+
+def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, build_kwargs: dict,
+                     reference: dict | None = None) -> dict:
+    """Export a zoo model to `out_dir/inference.pdmodel|.pdiparams`; with `reference` (the keyword arguments
+    of child_reference_outputs, `program`/`params` being where the export is moved to), also run it."""
     assert os.environ.get("FLAGS_enable_pir_api") == "0", "export must run with the legacy program format"
     import paddle
 
@@ -85,6 +109,13 @@ def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, b
     paddle.jit.save(layer, str(prefix), input_spec=[paddle.static.InputSpec(shape, "float32", "image")])
     if not prefix.with_suffix(".pdmodel").exists():
         raise RuntimeError("paddle.jit.save wrote no .pdmodel (is PIR still on?)")
+    strip_callstacks(prefix.with_suffix(".pdmodel"))
+    if reference:
+        os.replace(prefix.with_suffix(".pdmodel"), reference["program"])
+        os.replace(prefix.with_suffix(".pdiparams"), reference["params"])
+        for extra in Path(out_dir).glob("inference.*"):
+            extra.unlink()
+        child_reference_outputs(**reference)
     return {"weights": getattr(layer, "edgekit_weights", "unknown"), "paddle": paddle.__version__}
 
 

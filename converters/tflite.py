@@ -53,7 +53,30 @@ def hardsigmoid_as_relu6(model) -> int:
     return changed
 
 
-def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: str) -> dict:
+class _NoSavedModel:
+    """onnx2tf writes a Keras SavedModel before it converts (`tf.saved_model.save(model, folder)`), which
+    edgekit never uses: measured on MobileNetV3_small, 37 of onnx2tf's 46 s under a profiler. Its TFLite
+    files come from `TFLiteConverter.from_concrete_functions` on a function traced before that save, so
+    skipping the save leaves them byte-identical (tests/test_conversion_speed.py checks this). onnx2tf
+    has no option for it (`output_signaturedefs` swaps in a cheaper writer, which still writes one, and
+    renames tensors), so the save is a no-op while the child converts."""
+
+    def __enter__(self):
+        import tensorflow as tf
+
+        self._tf, self._save = tf, tf.saved_model.save
+        tf.saved_model.save = lambda *args, **kwargs: None
+        return self
+
+    def __exit__(self, *exc):
+        self._tf.saved_model.save = self._save
+        return False
+
+
+def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: str,
+                         write_saved_model: bool = False) -> dict:
+    import contextlib
+
     import onnx
     import onnx2tf
 
@@ -65,8 +88,9 @@ def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: 
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"
-    onnx2tf.convert(input_onnx_file_path=str(source), output_folder_path=str(saved), non_verbose=True,
-                    copy_onnx_input_output_names_to_tflite=True)
+    with contextlib.nullcontext() if write_saved_model else _NoSavedModel():
+        onnx2tf.convert(input_onnx_file_path=str(source), output_folder_path=str(saved), non_verbose=True,
+                        copy_onnx_input_output_names_to_tflite=True)
     source.unlink()
     stem = Path(onnx_file).stem
     produced = {"fp32": saved / f"{stem}_float32.tflite", "fp16": saved / f"{stem}_float16.tflite"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -22,6 +24,14 @@ from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 FORMATS = ("paddlelite", "onnx", "tflite")
 LITE_TARGETS = ("arm", "opencl")
 ALL_PRECISIONS = PRECISIONS + ("int8",)  # int8 needs a calibration set (edge_kit.datasets)
+
+
+class Conversion(list):
+    """convert()'s answer: the reference and the artifacts (a list, as before), plus what each stage
+    cost this run (`stages`: [{stage, seconds, cached, ok}] in the order they finished) and the wall time."""
+
+    stages: list[dict] = []
+    seconds: float = 0.0
 
 
 def _stderr(msg: str) -> None:
@@ -68,9 +78,9 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr, calib: Optional[str] = None, int8_io: bool = False) -> list[Artifact]:
-    """Convert one model. Returns the reference plus every requested artifact (check `.ok`).
-    int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
+            seed: int = 0, log: Log = _stderr, calib: Optional[str] = None, int8_io: bool = False) -> Conversion:
+    """Convert one model. Returns the reference plus every requested artifact (check `.ok`), and the
+    time of each stage. int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
@@ -88,22 +98,38 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
         calibration = load_calibration(calib, src.input_shape, src.preprocess)
     elif calib or int8_io:
         raise EdgekitError("--calib and --int8-io apply to --precision int8 only")
-    float_precisions = tuple(p for p in precisions if p != "int8")
     pipe = Pipeline(src, log)
-    artifacts = [pipe.reference()]
+    t0 = time.perf_counter()
+    try:
+        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log, calibration, int8_io)
+    finally:
+        pipe.close()
+    artifacts.seconds = round(time.perf_counter() - t0, 2)
+    if out_dir:
+        artifacts[:] = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+    return artifacts
 
-    def attempt(fmt, target, precision, fn):
+
+def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_targets: tuple, log: Log,
+                calibration=None, int8_io: bool = False) -> Conversion:
+    float_precisions = tuple(p for p in precisions if p != "int8")
+    if "tflite" in to and float_precisions and not pipe.reference_is_cached():
+        pipe.prewarm_tflite()  # a cold conversion: TensorFlow imports while Paddle exports
+    reference = pipe.reference()
+
+    def attempt(made: list, fmt, target, precision, fn):
         try:
             result = fn()
-            artifacts.extend(result if isinstance(result, list) else [result])
+            made.extend(result if isinstance(result, list) else [result])
         except ConversionError as err:
             log(f"[{src.name}] {fmt} {target} {precision}: FAILED: {err}")
-            artifacts.append(_failed(src, fmt, target, precision, err))
+            made.append(_failed(src, fmt, target, precision, err))
 
-    if "paddlelite" in to:
+    def lite_chain() -> list[Artifact]:
+        made: list[Artifact] = []
         # The x86 twin is the only .nb this machine can execute: it verifies the graph passes.
-        attempt("paddlelite", "x86", "fp32", lambda: pipe.lite("x86", "fp32"))
-        twin = artifacts[-1]
+        attempt(made, "paddlelite", "x86", "fp32", lambda: pipe.lite("x86", "fp32"))
+        twin = made[-1]
         for target in lite_targets:
             for precision in precisions:
                 if target == "opencl" and precision == "fp16":
@@ -115,31 +141,40 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
                         continue
                     from edge_kit.pipeline_int8 import lite_int8
 
-                    attempt("paddlelite", target, "int8", lambda t=target: lite_int8(pipe, calibration, t))
+                    attempt(made, "paddlelite", target, "int8", lambda t=target: lite_int8(pipe, calibration, t))
                     continue
-                attempt("paddlelite", target, precision, lambda t=target, p=precision: pipe.lite(t, p))
-                if artifacts[-1].manifest.get("file"):
-                    _inherit_twin(artifacts[-1], twin)
-    onnx_art = None
-    if "onnx" in to or "tflite" in to:
-        attempt("onnx", "cpu", "fp32", lambda: pipe.onnx())
-        onnx_art = artifacts[-1] if artifacts[-1].format == "onnx" and artifacts[-1].ok else None
-    if "tflite" in to:
-        if onnx_art is None:
-            err = ConversionError(src.name, "tflite", "onnx2tf", "needs a verified ONNX artifact, which failed")
-            artifacts.extend(_failed(src, "tflite", "cpu", p, err) for p in precisions)
-        else:
-            if float_precisions:
-                before = len(artifacts)
-                attempt("tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
-                made = artifacts[before:]
-                artifacts[before:] = [a for a in made if a.manifest.get("file") is None or a.precision in precisions]
-            if calibration is not None:
-                from edge_kit.pipeline_int8 import tflite_int8
+                attempt(made, "paddlelite", target, precision, lambda t=target, p=precision: pipe.lite(t, p))
+                if made[-1].manifest.get("file"):
+                    _inherit_twin(made[-1], twin)
+        return made
 
-                attempt("tflite", "cpu", "int8", lambda: tflite_int8(pipe, onnx_art, calibration, int8_io))
-    if out_dir:
-        artifacts = [_publish(a, Path(out_dir) / src.name) for a in artifacts]
+    def onnx_chain() -> list[Artifact]:
+        made: list[Artifact] = []
+        attempt(made, "onnx", "cpu", "fp32", lambda: pipe.onnx())
+        onnx_art = made[-1] if made[-1].format == "onnx" and made[-1].ok else None
+        if "tflite" in to:
+            if onnx_art is None:
+                err = ConversionError(src.name, "tflite", "onnx2tf", "needs a verified ONNX artifact, which failed")
+                made.extend(_failed(src, "tflite", "cpu", p, err) for p in precisions)
+            else:
+                if float_precisions:
+                    tfl: list[Artifact] = []
+                    attempt(tfl, "tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
+                    made.extend(a for a in tfl if a.manifest.get("file") is None or a.precision in precisions)
+                if calibration is not None:
+                    from edge_kit.pipeline_int8 import tflite_int8
+
+                    attempt(made, "tflite", "cpu", "int8", lambda: tflite_int8(pipe, onnx_art, calibration, int8_io))
+        return made
+
+    # The .nb chain and the ONNX -> TFLite chain only share the reference: run them side by side. Each
+    # stage's tool runs in a child process, so the two chains really use both cores.
+    chains = [fn for fn, wanted in ((lite_chain, "paddlelite" in to), (onnx_chain, "onnx" in to or "tflite" in to))
+              if wanted]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="edgekit-stage") as pool:
+        results = [f.result() for f in [pool.submit(fn) for fn in chains]]
+    artifacts = Conversion([reference] + [a for made in results for a in made])
+    artifacts.stages = pipe.stages
     return artifacts
 
 

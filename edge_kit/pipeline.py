@@ -5,7 +5,9 @@ runs the artifact on the reference's images where this machine can, and writes i
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
@@ -13,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import onnx_export, paddle_lite, tflite
-from converters.isolate import run_isolated
+from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__
@@ -40,16 +42,59 @@ class Pipeline:
         self.src, self.log = source, log
         self.graphs = graphs_for(source.task, source.kind)
         self.refs: dict[str, Path] = {}
+        # What each stage cost this run, in the order stages finished: [{stage, seconds, cached}].
+        self.stages: list[dict] = []
+        self._lock = threading.Lock()  # stages of one pipeline run in parallel threads (edge_kit.convert)
+        self._warm: dict[str, WarmChild] = {}
+
+    # -- children started ahead of their stage ------------------------------------------------
+    def reference_is_cached(self, graph: str = "deploy") -> bool:
+        final = entry_dir("reference", self._reference_key(graph))
+        return any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx"))
+
+    def prewarm_tflite(self) -> None:
+        """Start the TFLite stage's child now, so TensorFlow imports while the reference is exported."""
+        if "tflite" not in self._warm:
+            self._warm["tflite"] = WarmChild(["onnx2tf"])
+
+    def close(self) -> None:
+        """Stop children that were started ahead but never needed (their stage came from the cache)."""
+        for child in self._warm.values():
+            child.close()
+        self._warm.clear()
+
+    @contextmanager
+    def _timed(self, stage: str, what: str):
+        """Log the start and the end of a stage that builds something, with its wall time."""
+        self.log(f"[{self.src.name}] {stage}: {what}")
+        t0, ok = time.perf_counter(), False
+        try:
+            yield
+            ok = True
+        finally:
+            seconds = time.perf_counter() - t0
+            self.log(f"[{self.src.name}] {stage}: {'done' if ok else 'stopped'} after {seconds:.1f} s")
+            with self._lock:
+                self.stages.append({"stage": stage, "seconds": round(seconds, 2), "cached": False, "ok": ok})
+
+    def _cached(self, stage: str) -> None:
+        with self._lock:
+            self.stages.append({"stage": stage, "seconds": 0.0, "cached": True, "ok": True})
 
     # -- the reference --------------------------------------------------------------------------
+    def _reference_key(self, graph: str) -> str:
+        return entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
+                         tools=_versions("paddlepaddle"), edgekit=__version__)
+
     def reference(self, graph: str = "deploy") -> Artifact:
-        key = entry_key(stage="reference", source=self.src.key, graph=graph, build=self.graphs[graph],
-                        tools=_versions("paddlepaddle"), edgekit=__version__)
+        key = self._reference_key(graph)
         final = entry_dir("reference", key)
+        stage = f"reference ({graph} graph)"
         if not any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx")):
-            self.log(f"[{self.src.name}] reference ({graph} graph): exporting and running the source model")
-            with building("reference", key) as work:
+            with self._timed(stage, "exporting and running the source model"), building("reference", key) as work:
                 self._build_reference(work, graph)
+        else:
+            self._cached(stage)
         self.refs[graph] = final
         return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"))
 
@@ -75,21 +120,21 @@ class Pipeline:
         prog, params = work / "reference.pdmodel", work / "reference.pdiparams"
         info = {}
         if self.src.kind == "zoo":
+            # Export and reference run in one child: Paddle is imported once (about 3 s of a cold conversion).
             info = run_isolated("converters.paddle_source:child_export_zoo",
                                 {"model": self.src.name, "out_dir": str(work), "weights": self.src.weights,
-                                 "seed": self.src.seed, "build_kwargs": self.graphs[graph]},
+                                 "seed": self.src.seed, "build_kwargs": self.graphs[graph],
+                                 "reference": {"program": str(prog), "params": str(params),
+                                               "inputs_npz": str(work / "parity_inputs.npz"),
+                                               "out_npz": str(work / "reference_outputs.npz")}},
                                 model=self.src.name, stage="export", tool="paddle.jit.save", env=LEGACY_ENV)
-            (work / "inference.pdmodel").rename(prog)
-            (work / "inference.pdiparams").rename(params)
-            for extra in work.glob("inference.*"):
-                extra.unlink()
         else:
             shutil.copy2(self.src.program, prog)
             shutil.copy2(self.src.params, params)
-        run_isolated("converters.paddle_source:child_reference_outputs",
-                     {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
-                      "out_npz": str(work / "reference_outputs.npz")},
-                     model=self.src.name, stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+            run_isolated("converters.paddle_source:child_reference_outputs",
+                         {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
+                          "out_npz": str(work / "reference_outputs.npz")},
+                         model=self.src.name, stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
         ins, outs, _ = program_io(prog)
         manifest = self._manifest("paddle", "cpu", "fp32", prog, ins, outs, {"paddlepaddle": version("paddlepaddle")},
                                   time.time() - t0)
@@ -118,6 +163,13 @@ class Pipeline:
                 "runs_here": fmt != "paddlelite" or target == "x86"}
 
     def _verify(self, manifest: dict, path: Path) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._run_parity(manifest, path)
+        finally:
+            manifest["verify_seconds"] = round(time.perf_counter() - t0, 2)
+
+    def _run_parity(self, manifest: dict, path: Path) -> None:
         try:
             fmt = manifest["format"]
             got = run_artifact(fmt, manifest["target"], path, [self.ref_inputs(fmt)])
@@ -144,9 +196,9 @@ class Pipeline:
         key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
                         tools=_versions("paddlelite"))
         final = entry_dir("paddlelite", key) / name
+        stage = f"paddlelite {target} {precision}"
         if not manifest_path(final).exists():
-            self.log(f"[{self.src.name}] paddlelite {target} {precision}: Opt")
-            with building("paddlelite", key) as work:
+            with self._timed(stage, "Opt"), building("paddlelite", key) as work:
                 t0 = time.time()
                 program, changes = make_lite_compatible((ref / "reference.pdmodel").read_bytes())
                 (work / "program.pdmodel").write_bytes(program)
@@ -164,6 +216,8 @@ class Pipeline:
                 m["valid_places"] = paddle_lite.VALID_PLACES[target]
                 self._verify(m, work / name)
                 Artifact(work / name, m).save()
+        else:
+            self._cached(stage)
         return Artifact.load(final)
 
     def onnx(self) -> Artifact:
@@ -172,8 +226,7 @@ class Pipeline:
         key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
         final = entry_dir("onnx", key) / name
         if not manifest_path(final).exists():
-            self.log(f"[{self.src.name}] onnx: paddle2onnx (opset {onnx_export.OPSET})")
-            with building("onnx", key) as work:
+            with self._timed("onnx", f"paddle2onnx (opset {onnx_export.OPSET})"), building("onnx", key) as work:
                 t0 = time.time()
                 if self.src.kind == "onnx":
                     shutil.copy2(ref / "reference.onnx", work / name)
@@ -188,6 +241,8 @@ class Pipeline:
                 m["opset"] = onnx_export.OPSET
                 self._verify(m, work / name)
                 Artifact(work / name, m).save()
+        else:
+            self._cached("onnx")
         return Artifact.load(final)
 
     def tflite(self, onnx_artifact: Artifact) -> list[Artifact]:
@@ -195,13 +250,15 @@ class Pipeline:
         key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
         folder = entry_dir("tflite", key)
         if not all(manifest_path(folder / n).exists() for n in names.values()):
-            self.log(f"[{self.src.name}] tflite: onnx2tf (fp32 + fp16)")
-            with building("tflite", key) as work:
+            with self._timed("tflite", "onnx2tf (fp32 + fp16)"), building("tflite", key) as work:
                 t0 = time.time()
-                made = run_isolated("converters.tflite:child_onnx_to_tflite",
-                             {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                              "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
-                             model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                with self._lock:
+                    warm = self._warm.pop("tflite", None)
+                made = (warm.run if warm else run_isolated)(
+                    tflite.child_onnx_to_tflite,
+                    {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
+                     "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
+                    model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
                 (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
                 for precision, n in names.items():
                     ins, outs, ops = tflite.tflite_io_and_ops(work / n)
@@ -214,6 +271,8 @@ class Pipeline:
                     if precision == "fp16":
                         self._fp16_baseline(m, onnx_artifact.path)
                     Artifact(work / n, m).save()
+        else:
+            self._cached("tflite")
         return [Artifact.load(folder / names[p]) for p in PRECISIONS]
 
     def _fp16_baseline(self, manifest: dict, onnx_file: Path) -> None:

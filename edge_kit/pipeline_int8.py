@@ -71,9 +71,10 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
     key = entry_key(stage="tflite-int8", onnx=onnx_artifact.manifest["sha256"], calib=calib.sha256, io=io,
                     int8_code=_int8_code(), tools=_versions("onnx2tf", "tensorflow"))
     final = entry_dir("tflite-int8", key) / name
+    stage = f"tflite int8 ({io})"
     if not manifest_path(final).exists():
-        pipe.log(f"[{pipe.src.name}] tflite int8 ({io}): onnx2tf + TFLiteConverter, {len(calib.data)} calibration inputs")
-        with building("tflite-int8", key) as work:
+        with pipe._timed(stage, f"onnx2tf + TFLiteConverter, {len(calib.data)} calibration inputs"), \
+                building("tflite-int8", key) as work:
             t0 = time.time()
             np.save(work / "calib.npy", calib.data)
             made = run_isolated("converters.tflite_int8:child_onnx_to_tflite_int8",
@@ -97,6 +98,8 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
             _verify_int8_tflite(pipe, m, work / name, onnx_artifact, calib)
             _note(pipe, m)
             Artifact(work / name, m).save()
+    else:
+        pipe._cached(stage)
     return Artifact.load(final)
 
 
@@ -145,9 +148,10 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
     key = entry_key(stage="paddlelite-int8", ref=ref.name, target=target, calib=calib.sha256,
                     int8_code=_int8_code(), tools=_versions("paddlepaddle", "paddlelite"))
     final = entry_dir("paddlelite-int8", key) / name
+    stage = f"paddlelite {target} int8"
     if not manifest_path(final).exists():
-        pipe.log(f"[{pipe.src.name}] paddlelite {target} int8: Paddle PTQ ({len(calib.data)} inputs) + Opt")
-        with building("paddlelite-int8", key) as work:
+        with pipe._timed(stage, f"Paddle PTQ ({len(calib.data)} inputs) + Opt"), \
+                building("paddlelite-int8", key) as work:
             t0 = time.time()
             np.save(work / "calib.npy", calib.data)
             qdir = work / "quant"
@@ -198,4 +202,6 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
 
             shutil.rmtree(qdir, ignore_errors=True)
             Artifact(work / name, m).save()
+    else:
+        pipe._cached(stage)
     return Artifact.load(final)

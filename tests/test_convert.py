@@ -93,6 +93,12 @@ def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path):
                     out_dir=str(tmp_path / "b"), log=logs.append)
     assert logs == []  # no stage ran: every artifact came from the content-hashed cache
     assert [a.manifest["sha256"] for a in again] == [a.manifest["sha256"] for a in first]
+    # Each stage's cost is reported: built the first time (with its seconds), cached the second.
+    built = {s["stage"]: s for s in first.stages}
+    assert {"paddlelite x86 fp32", "paddlelite arm fp32", "onnx", "tflite"} <= set(built)
+    assert all(s["ok"] and s["seconds"] > 0 for s in built.values() if not s["cached"])
+    assert [s["cached"] for s in again.stages] == [True] * len(again.stages) and len(again.stages) == 5
+    assert first.seconds >= max(s["seconds"] for s in first.stages) and again.seconds < first.seconds
 
 
 def test_parity_failure_marks_artifact_failed(tiny_paddle_model, tmp_path, monkeypatch):

@@ -51,6 +51,16 @@ def _line(art) -> str:
     return f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
 
 
+def _timing(conversion) -> str:
+    """One line: each stage this run built, slowest first, and the wall time; cached stages counted."""
+    built = sorted((s for s in conversion.stages if not s["cached"]), key=lambda s: -s["seconds"])
+    cached = sum(s["cached"] for s in conversion.stages)
+    parts = [f"{s['stage']} {s['seconds']:.1f} s" + ("" if s.get("ok", True) else " (failed)") for s in built]
+    if cached:
+        parts.append(f"{cached} stage(s) from the cache")
+    return f"time: {conversion.seconds:.1f} s wall" + (f" ({'; '.join(parts)})" if parts else "")
+
+
 def run(args) -> int:
     from edge_kit.convert import convert
 
@@ -60,6 +70,7 @@ def run(args) -> int:
     print(f"{arts[0].model}: {len(arts) - 1} artifact(s) in {Path(args.output).resolve() if args.output else 'cache'}")
     for art in arts:
         print(_line(art))
+    print(_timing(arts))
     failed = [a for a in arts if not a.ok and a.format != "paddle"]
     if failed:
         print(f"edgekit: error: {len(failed)} artifact(s) failed: " +

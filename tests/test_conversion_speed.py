@@ -1,0 +1,96 @@
+"""The speed-ups of the conversion stages must not change what they make."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from converters.isolate import run_isolated
+
+
+def _tiny_onnx(path):
+    """Conv + HardSwish + SE (HardSigmoid) + GEMM: the MobileNetV3 op mix onnx2tf has to handle."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = {"w1": rng.normal(0, 0.3, (8, 3, 3, 3)), "w2": rng.normal(0, 0.3, (8, 8, 1, 1)),
+         "fc": rng.normal(0, 0.3, (8, 10)), "fb": rng.normal(0, 0.1, (10,))}
+    nodes = [helper.make_node("Conv", ["image", "w1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("HardSwish", ["c1"], ["h1"]),
+             helper.make_node("GlobalAveragePool", ["h1"], ["p1"]),
+             helper.make_node("Conv", ["p1", "w2"], ["c2"]),
+             helper.make_node("HardSigmoid", ["c2"], ["s"], alpha=0.2, beta=0.5),
+             helper.make_node("Mul", ["h1", "s"], ["m"]),
+             helper.make_node("GlobalAveragePool", ["m"], ["p2"]),
+             helper.make_node("Flatten", ["p2"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "fb"], ["logits"])]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+                              [numpy_helper.from_array(v.astype(np.float32), k) for k, v in w.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+@pytest.mark.slow
+def test_skipping_onnx2tfs_saved_model_keeps_tflite_bytes(tmp_path):
+    """onnx2tf's SavedModel (most of its time) is skipped; the TFLite files must be the very same bytes."""
+    model = _tiny_onnx(tmp_path / "tiny.onnx")
+    digests = {}
+    for write in (True, False):
+        work = tmp_path / f"work{int(write)}"
+        work.mkdir()
+        kwargs = {"onnx_file": str(model), "workdir": str(work), "out_fp32": str(work / "a.fp32.tflite"),
+                  "out_fp16": str(work / "a.fp16.tflite"), "write_saved_model": write}
+        run_isolated("converters.tflite:child_onnx_to_tflite", kwargs, model="tiny", stage="tflite", tool="onnx2tf",
+                     cwd=work)
+        digests[write] = [hashlib.sha256((work / f"a.{p}.tflite").read_bytes()).hexdigest() for p in ("fp32", "fp16")]
+        assert not (work / "saved_model").exists()
+    assert digests[True] == digests[False]
+
+
+def test_export_strips_callstacks_so_programs_do_not_depend_on_the_checkout(tmp_path):
+    from converters.paddle_source import strip_callstacks
+    from converters.program_proto import framework_pb2
+
+    pb = framework_pb2()
+    desc = pb.ProgramDesc()
+    block = desc.blocks.add(idx=0, parent_idx=-1)
+    op = block.ops.add(type="relu")
+    stack = op.attrs.add(name="op_callstack", type=pb.AttrType.STRINGS)
+    stack.strings.extend(['File "/some/checkout/converters/paddle_source.py", line 85'])
+    op.attrs.add(name="use_cudnn", type=pb.AttrType.BOOLEAN, b=False)
+    prog = tmp_path / "p.pdmodel"
+    prog.write_bytes(desc.SerializeToString())
+    assert strip_callstacks(prog) == 1
+    again = pb.ProgramDesc()
+    again.ParseFromString(prog.read_bytes())
+    assert [a.name for a in again.blocks[0].ops[0].attrs] == ["use_cudnn"]
+    assert b"/some/checkout" not in prog.read_bytes()
+
+
+def test_warm_child_runs_its_request_where_asked(tmp_path):
+    from converters.isolate import WarmChild
+
+    child = WarmChild(["json"])
+    assert child.run("os:getcwd", {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
+    assert child.proc.returncode == 0 and not child.tmp.exists()
+
+
+def test_warm_child_crash_is_a_readable_error():
+    from converters.isolate import WarmChild
+    from edge_kit.errors import ConversionError
+
+    child = WarmChild([])
+    with pytest.raises(ConversionError, match=r"^m: tflite failed in onnx2tf: crashed: aborted"):
+        child.run("os:abort", {}, model="m", stage="tflite", tool="onnx2tf")
+
+
+def test_unused_warm_child_is_stopped():
+    """A stage that came from the cache never sends its request: the waiting child must not linger."""
+    from converters.isolate import WarmChild
+
+    child = WarmChild(["json"])
+    child.close()
+    assert child.proc.poll() is not None and not child.tmp.exists()
