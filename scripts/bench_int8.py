@@ -37,6 +37,9 @@ def main() -> int:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeats", type=int, default=100)
     ap.add_argument("--out", default=str(ROOT / "bench_results"))
+    ap.add_argument("--summarize-only", action="store_true",
+                    help="measure nothing: write the summary from the records already in bench_results/int8/ "
+                         "(e.g. after an interrupted run); the load average is then the one now")
     args = ap.parse_args()
     models = [m for m in args.models.split(",") if m]
     threads = [int(t) for t in args.threads.split(",")]
@@ -44,11 +47,12 @@ def main() -> int:
     store_dir = out / "int8"
     load_before = os.getloadavg()
     t0 = time.time()
-    summary = harness.run_bench(models, HostDevice(), backends=["tflite"], threads=threads,
-                                precisions=["fp32", "int8"], repeats=args.repeats, force=True,
-                                results_dir=str(store_dir), progress=False)
+    if not args.summarize_only:
+        summary = harness.run_bench(models, HostDevice(), backends=["tflite"], threads=threads,
+                                    precisions=["fp32", "int8"], repeats=args.repeats, force=True,
+                                    results_dir=str(store_dir), progress=False)
+        print(summary.text())
     load_after = os.getloadavg()
-    print(summary.text())
     latest = ResultStore(store_dir).latest()
     rows = []
     for model in models:
@@ -78,6 +82,9 @@ def main() -> int:
            "goal": f"int8 latency at most {GOAL}x fp32", "rows": rows,
            "load_average_before": [round(x, 2) for x in load_before],
            "load_average_after": [round(x, 2) for x in load_after],
+           "load_average_note": ("summarized later from stored records: these load averages are from the "
+                                 "summary run, not the measurement" if args.summarize_only else
+                                 "1/5/15-minute load averages before and after the measurement"),
            "under_load": "the machine was shared with other jobs while this ran (see the load averages; "
                          f"it has {os.cpu_count()} cores)",
            "weights": "untrained (edgekit's seeded init): latency and size do not depend on weight values; "

@@ -107,7 +107,7 @@ def test_tiny_model_int8_tflite_and_nb(tiny_paddle_model, tmp_path, int8_io):
 
         summary = run_bench([], HostDevice(), backends=["tflite"], precisions=["int8"], threads=(1,), warmup=2,
                             repeats=5, results_dir=str(tmp_path / "res"), progress=False, artifacts=(tfl,))
-        assert summary.measured == ["host|tiny|tflite|int8|t1"], summary.text()
+        assert summary.measured == [f"host|{tfl.model}|tflite|int8|t1"], summary.text()
         rec = next(iter(ResultStore(tmp_path / "res").latest().values()))
         assert rec["artifact"]["precision"] == "int8" and rec["measurement"]["median_ms"] > 0
 
