@@ -17,32 +17,6 @@ from pathlib import Path
 import numpy as np
 
 
-def hardswish_as_relu6(model) -> int:
-    """HardSwish(x) = x * Relu6(x + 3) / 6. LiteRT's XNNPACK delegate takes an int8 HARD_SWISH only in some
-    builds; in LiteRT 2.3 each int8 HARD_SWISH stays on the builtin kernels and splits the delegated
-    graph (int8 MobileNetV3_small: 20 partitions, 1.7x the fp32 CPU time). ADD, RELU6 (fused) and MUL
-    are delegated in int8. Same function up to rounding; parity checks it. int8 path only: fp32 keeps the
-    fused HARD_SWISH, which XNNPACK runs in float."""
-    from onnx import helper, numpy_helper
-
-    nodes, changed = [], 0
-    for node in model.graph.node:
-        if node.op_type != "HardSwish":
-            nodes.append(node)
-            continue
-        x, tag = node.input[0], f"{node.output[0]}__hsw{changed}"
-        model.graph.initializer.extend(numpy_helper.from_array(np.array(v, np.float32), f"{tag}_{k}")
-                                       for k, v in (("three", 3.0), ("zero", 0.0), ("six", 6.0), ("sixth", 1 / 6)))
-        nodes += [helper.make_node("Add", [x, f"{tag}_three"], [f"{tag}_a"]),
-                  helper.make_node("Clip", [f"{tag}_a", f"{tag}_zero", f"{tag}_six"], [f"{tag}_c"]),
-                  helper.make_node("Mul", [f"{tag}_c", f"{tag}_sixth"], [f"{tag}_s"]),
-                  helper.make_node("Mul", [x, f"{tag}_s"], [node.output[0]])]
-        changed += 1
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    return changed
-
-
 def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_file: str, int8_io: bool) -> dict:
     import onnx
     import onnx2tf
@@ -53,7 +27,7 @@ def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_
     work = Path(workdir)
     write_calibration_file(work)  # onnx2tf looks for it even for float conversions; never download
     model = onnx.load(onnx_file)
-    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model), "hardswish_as_relu6": hardswish_as_relu6(model)}
+    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"
