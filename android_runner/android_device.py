@@ -169,7 +169,8 @@ class AndroidDevice:
             raise RemoteCommandError(f"{tool_name} exited {rc} on {self.name} for {cell.model}: {head}")
         if SIM_BANNER in out and not self.simulated:
             # A stand-in answered although getprop said real hardware: never file it as a phone figure.
-            self.simulated, self.name = True, self.name + "-sim"
+            base, at, serial = self.name.partition("@")
+            self.simulated, self.name = True, base + "-sim" + at + serial
         m = parse_tool_output(tool_name, out)
         if not m.count:
             m.count = cell.repeats
@@ -184,17 +185,47 @@ class AndroidDevice:
         return m
 
 
+def make_transport(serial: Optional[str], adb_server: Optional[str] = None, key_path=None,
+                   connect_timeout_s: float = 10.0):
+    """The way to the phone: through an adb server when asked (`adb_server` 'tcp:HOST:PORT', or
+    ADB_SERVER_SOCKET), or when a local server on 5037 already has this phone (a USB phone has one
+    owner); otherwise edgekit's own ADB client, directly. `adb_server='none'` forces direct."""
+    from android_runner.adb_server import (DEFAULT_PORT, AdbServer, ServerTransport, local_server_has,
+                                           server_spec_from_env)
+
+    spec = adb_server or server_spec_from_env()
+    if spec in ("none", "direct"):
+        spec = None
+    elif spec is None and local_server_has(serial):
+        spec = f"tcp:127.0.0.1:{DEFAULT_PORT}"
+    if spec is None:
+        return AdbTransport(serial, key_path=key_path, connect_timeout_s=connect_timeout_s)
+    server = AdbServer.from_spec(spec, timeout_s=connect_timeout_s)
+    if not serial or serial == "usb":
+        ready = [d.serial for d in server.devices() if d.state == "device"]
+        if len(ready) != 1:
+            raise DeviceUnreachableError(
+                f"adb server {server.label} has {len(ready)} ready device(s) ({', '.join(ready) or 'none'}); "
+                f"pick one with --serial")
+        serial = ready[0]
+    return ServerTransport(server, serial, connect_timeout_s=connect_timeout_s)
+
+
 def open_android_device(profile: str, serial: Optional[str], tool_dir: Optional[str], **opts) -> AndroidDevice:
-    """Connect, read the phone, check it against `profile` ('sd855' or 'auto'), check the tools' ELF
-    headers against its ABI. opts: key_path, lock_dir, tool_config, cooldown (CoolDown), retries,
-    backoff_s, cpu_mask, paddlelite_backend, tflite_backend, run_timeout_s, connect_timeout_s."""
-    t = AdbTransport(serial, key_path=opts.pop("key_path", None),
-                     connect_timeout_s=opts.pop("connect_timeout_s", 10.0))
+    """Connect, read the phone, check it against `profile` (a profile name or 'auto'), check the tools'
+    ELF headers against its ABI. opts: adb_server (see make_transport), name_suffix (appended to the
+    recorded device name, e.g. '@SERIAL' in a multi-phone run), key_path, lock_dir, tool_config,
+    cooldown (CoolDown), retries, backoff_s, cpu_mask, paddlelite_backend, tflite_backend,
+    run_timeout_s, connect_timeout_s."""
+    t = make_transport(serial, opts.pop("adb_server", None), key_path=opts.pop("key_path", None),
+                       connect_timeout_s=opts.pop("connect_timeout_s", 10.0))
     lock = SerialLock(t.label, opts.pop("lock_dir", None))
     try:
         t.connect()
         info = read_device_info(t)
-        name, _prof, notes = profiles.resolve(profile, info)
+        name, prof, notes = profiles.resolve(profile, info)
+        info.gate_zones = profiles.gate_zones(prof, info)
+        name += opts.pop("name_suffix", "")
         tools = locate_tools(tool_dir, opts.pop("tool_config", None))
         if not tools:
             raise ToolError(f"no on-device benchmark tools found: {missing_tools_hint()}")

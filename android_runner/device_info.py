@@ -73,6 +73,7 @@ class DeviceInfo:
     simulated: bool
     max_khz: dict[int, int]                   # cpu -> cpuinfo_max_freq
     thermal_zones: dict[str, str] = field(default_factory=dict)  # temp file path -> zone type
+    gate_zones: Optional[dict[str, str]] = None   # the profile's CPU zones the cool-down watches (None: all)
 
     @property
     def n_cores(self) -> int:
@@ -100,6 +101,7 @@ class DeviceInfo:
         d["clusters"] = [{"cpus": c.cpus, "max_khz": c.max_khz, "mask": c.mask} for c in self.clusters]
         d["thermal_zone_count"] = len(self.thermal_zones)
         d.pop("thermal_zones")
+        d["gate_zones"] = sorted(self.gate_zones.values()) if self.gate_zones else "all"
         return d
 
 

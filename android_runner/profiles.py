@@ -21,13 +21,44 @@ class DeviceMismatchWarning(UserWarning):
 class Profile:
     name: str
     platform: str             # getprop ro.board.platform
-    topology: tuple[int, ...]  # cores per cluster, fastest first (SD855: 1 prime + 3 big + 4 little)
+    topology: tuple[int, ...]  # cores per cluster by max clock, fastest first (SD855: 1 prime + 3 big + 4 little)
     soc: str
+    cores: str = ""           # the vendor's published core list (documentation; masks come from the phone)
+    thermal_zones: tuple[str, ...] = ()   # zone-type globs the cool-down gate watches (empty: every zone)
 
 
+# From the vendors' public product briefs (core types and clocks) and the platform names their kernels
+# and getprop report. Topology is what cpufreq shows: cores sharing a max clock form one cluster (on the
+# SD8 Gen 2 the two A715 and two A710 share one 2.8 GHz policy: 1+4+3). Masks are never taken from here:
+# AndroidDevice reads each phone's own cpuinfo_max_freq, so a phone that deviates still pins correctly.
+_QCOM_ZONES = ("cpu*", "cpuss*")
 PROFILES = {
-    "sd855": Profile("sd855", "msmnile", (1, 3, 4), "Snapdragon 855 (SM8150)"),
+    "sd855": Profile("sd855", "msmnile", (1, 3, 4), "Snapdragon 855 (SM8150)",
+                     "1x A76 2.84 GHz + 3x A76 2.42 GHz + 4x A55 1.78 GHz", _QCOM_ZONES),
+    "sd865": Profile("sd865", "kona", (1, 3, 4), "Snapdragon 865 (SM8250)",
+                     "1x A77 2.84 GHz + 3x A77 2.42 GHz + 4x A55 1.80 GHz", _QCOM_ZONES),
+    "sd888": Profile("sd888", "lahaina", (1, 3, 4), "Snapdragon 888 (SM8350)",
+                     "1x X1 2.84 GHz + 3x A78 2.42 GHz + 4x A55 1.80 GHz", _QCOM_ZONES),
+    "sd8gen2": Profile("sd8gen2", "kalama", (1, 4, 3), "Snapdragon 8 Gen 2 (SM8550)",
+                       "1x X3 3.19 GHz + 2x A715 2.8 GHz + 2x A710 2.8 GHz + 3x A510 2.0 GHz", _QCOM_ZONES),
+    "dimensity9000": Profile("dimensity9000", "mt6983", (1, 3, 4), "MediaTek Dimensity 9000 (MT6983)",
+                             "1x X2 3.05 GHz + 3x A710 2.85 GHz + 4x A510 1.8 GHz",
+                             ("cpu*", "soc_max", "mtktscpu")),
+    "exynos2100": Profile("exynos2100", "exynos2100", (1, 3, 4), "Samsung Exynos 2100",
+                          "1x X1 2.91 GHz + 3x A78 2.81 GHz + 4x A55 2.2 GHz", ("BIG", "MID", "LITTLE")),
 }
+
+
+def gate_zones(profile: Optional[Profile], info: DeviceInfo) -> Optional[dict[str, str]]:
+    """The thermal zones (temp path -> type) the cool-down gate should watch: the profile's CPU zones
+    when the phone has any, else None (watch every zone, as for an unknown SoC)."""
+    import fnmatch
+
+    if profile is None or not profile.thermal_zones:
+        return None
+    picked = {p: z for p, z in info.thermal_zones.items()
+              if any(fnmatch.fnmatchcase(z, pat) for pat in profile.thermal_zones)}
+    return picked or None
 
 
 def detect(info: DeviceInfo) -> Optional[Profile]:

@@ -50,5 +50,5 @@ class CoolDown:
 
 
 def read_max(t, info: DeviceInfo) -> Optional[float]:
-    temps = read_temps(t, info.thermal_zones)
+    temps = read_temps(t, info.gate_zones or info.thermal_zones)
     return max(temps.values()) if temps else None

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import edge_kit
 from edge_kit.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
@@ -42,9 +43,13 @@ def _describe_exit(code: int) -> str:
 
 def _child_env(env: dict | None) -> dict:
     child_env = {**os.environ, **(env or {})}
-    # The child must import this project from the same place as the parent.
-    root = str(Path(__file__).resolve().parent.parent)
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+    # The child must import this project from the same place as the parent. From a checkout that is the
+    # directory holding edge_kit/ and converters/; a wheel puts this module inside edge_kit (as
+    # edge_kit.converters), where the child's interpreter finds it without help.
+    pkg = Path(edge_kit.__file__).resolve().parent
+    if pkg not in Path(__file__).resolve().parents:
+        root = str(pkg.parent)
+        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
     return child_env
 
 

@@ -103,10 +103,19 @@ def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, b
     from edge_kit.zoo.build import build_model
 
     spec = get_model(model)
+    build_kwargs = dict(build_kwargs)
+    app_graph = build_kwargs.pop("app_graph", None)
+    if app_graph:  # a graph adapted to an Android app's contract (edge_kit.apps.graph)
+        from edge_kit.apps import graph as app_graphs
+
+        build_kwargs.update(app_graphs.base_kwargs(app_graph))
     layer = build_model(spec, weights=weights, seed=seed, **build_kwargs)
+    if app_graph:
+        layer = app_graphs.wrap(layer, app_graph)
     shape = list(build_kwargs.get("input_shape", spec.input_shape))
     prefix = Path(out_dir) / "inference"
-    paddle.jit.save(layer, str(prefix), input_spec=[paddle.static.InputSpec(shape, "float32", "image")])
+    specs = app_graphs.input_specs(app_graph, shape) if app_graph else [paddle.static.InputSpec(shape, "float32", "image")]
+    paddle.jit.save(layer, str(prefix), input_spec=specs)
     if not prefix.with_suffix(".pdmodel").exists():
         raise RuntimeError("paddle.jit.save wrote no .pdmodel (is PIR still on?)")
     strip_callstacks(prefix.with_suffix(".pdmodel"))

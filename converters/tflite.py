@@ -88,9 +88,11 @@ def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: 
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"
+    # not_use_onnxsim: onnx2tf runs the `onnxsim` command found on PATH, so the result would depend on
+    # whether the environment's bin/ is on PATH (an activated venv) or not; edgekit is tested without it.
     with contextlib.nullcontext() if write_saved_model else _NoSavedModel():
         onnx2tf.convert(input_onnx_file_path=str(source), output_folder_path=str(saved), non_verbose=True,
-                        copy_onnx_input_output_names_to_tflite=True)
+                        copy_onnx_input_output_names_to_tflite=True, not_use_onnxsim=True)
     source.unlink()
     stem = Path(onnx_file).stem
     produced = {"fp32": saved / f"{stem}_float32.tflite", "fp16": saved / f"{stem}_float16.tflite"}

@@ -1,11 +1,17 @@
-"""Assets an Android app drops in: a Paddle-Lite demo app (Paddle-Lite-Demo's Java/C++ apps read
-models/<name>/model.nb, a label file and their settings keys), or a TFLite Task Library app
-(ImageClassifier / ImageSegmenter read normalization and labels from the model's metadata).
+"""Assets an Android app drops in, made to the app's contract as its source reads it (edge_kit.apps):
+Paddle-Lite-Demo's classification / segmentation apps (C++ and Java), the TFLite Task Library's
+ImageClassifier / ImageSegmenter.
 
-Only verified artifacts are bundled: a failed parity check stops the bundle.
+The model/app pair is checked before converting. Where the app demands it the graph is adapted
+(softmax, int64 label maps, B,G,R input, preprocessing folded in: edge_kit.apps.graph) and converted as
+its own verified artifact; settings the app reads from strings.xml go to settings_strings.xml; settings
+the app hard-codes become exact edits (app_edits.json / APP_EDITS.md). Every bundle carries a test image
+and what edgekit's reference says the app should show for it; `check=True` replays the app on the x86
+twin and fails the bundle on a contract break.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -19,87 +25,155 @@ import numpy as np
 from edge_kit.errors import EdgekitError
 from edge_kit.manifest import Artifact
 
-APPS = ("paddlelite-demo", "tflite-task")
 TASK_LABELS = {"detection": "coco_labels.txt", "semantic_segmentation": "cityscapes_labels.txt"}
+CHECK_IMAGE_HW = (360, 480)     # a camera-like 3:4 frame, not the network's size: the app resizes it
 
 
-def _labels(art: Artifact, source_labels: list[str], num_classes: int) -> tuple[str, str]:
-    """(file name, text). A zoo model's untrained weights have no meaningful class names."""
-    if source_labels:
-        return "labels.txt", "\n".join(source_labels) + "\n"
-    task = art.manifest.get("task")
-    if task in TASK_LABELS:
-        name = TASK_LABELS[task]
-        return name, resources.files("edge_kit").joinpath(f"data/{name}").read_text()
-    return "labels.txt", "\n".join(f"class_{i}" for i in range(num_classes)) + "\n"
+def _label_names(src, num_classes: int) -> tuple[str, list[str]]:
+    """(file name, names). A zoo model's untrained weights have no meaningful class names."""
+    if src.labels:
+        return "labels.txt", list(src.labels)
+    if src.task in TASK_LABELS:
+        name = TASK_LABELS[src.task]
+        return name, resources.files("edge_kit").joinpath(f"data/{name}").read_text().splitlines()
+    return "labels.txt", [f"class_{i}" for i in range(num_classes)]
 
 
-def _sample_jpeg(path: Path, hw: tuple[int, int]) -> None:
+def _sample_image(path: Path, src) -> None:
+    """The test picture. An untrained detector scores like a detector only on the images its objectness
+    prior was calibrated on, so a zoo YOLO without weights gets its first calibration image, lossless
+    (PNG) and at the network size (the app's resize is then exact)."""
     from PIL import Image
 
-    from edge_kit.images import natural_image
+    from edge_kit.images import natural_image, natural_images
 
-    Image.fromarray(natural_image(hw[0], hw[1], seed=2024)).save(path, quality=92)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if src.task == "detection" and src.kind == "zoo" and not src.weights:
+        from edge_kit.zoo.build import CALIB_PIXELS, CALIB_SEED
 
-
-def _demo_settings(art: Artifact, model_dir: str, label_file: str) -> dict:
-    m = art.manifest
-    pre = m["preprocess"]
-    shape = m["inputs"][0]["shape"]
-    settings = {"MODEL_PATH_DEFAULT": f"models/{model_dir}", "LABEL_PATH_DEFAULT": f"labels/{label_file}",
-                "IMAGE_PATH_DEFAULT": "images/edgekit_sample.jpg", "CPU_THREAD_NUM_DEFAULT": "1",
-                "CPU_POWER_MODE_DEFAULT": "LITE_POWER_HIGH", "INPUT_COLOR_FORMAT_DEFAULT": pre["channel_order"],
-                "INPUT_SHAPE_DEFAULT": ",".join(str(d) for d in shape),
-                "INPUT_MEAN_DEFAULT": ",".join(f"{v:g}" for v in pre["mean"]),
-                "INPUT_STD_DEFAULT": ",".join(f"{v:g}" for v in pre["std"])}
-    if m.get("task") == "detection":
-        settings["SCORE_THRESHOLD_DEFAULT"] = "0.5"
-    return settings
+        _, _, h, w = src.input_shape
+        img = natural_images(max(2, min(8, CALIB_PIXELS // (h * w))), h, w, CALIB_SEED)[0]
+    else:
+        img = natural_image(*CHECK_IMAGE_HW, seed=2024)
+    Image.fromarray(img).save(path, **({"quality": 92} if path.suffix == ".jpg" else {}))
 
 
 def _strings_xml(settings: dict) -> str:
     rows = "\n".join(f'    <string name="{k}">{v}</string>' for k, v in settings.items())
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<!-- edgekit: replace these keys in the demo\'s '
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<!-- edgekit: replace these keys in the app\'s '
             'res/values/strings.xml -->\n<resources>\n' + rows + "\n</resources>\n")
 
 
-def _paddlelite_demo(art: Artifact, labels: tuple[str, str], work: Path, name: str) -> dict:
-    assets = work / "app" / "src" / "main" / "assets"
-    for sub in ("models/" + name, "labels", "images"):
-        (assets / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(art.path, assets / "models" / name / "model.nb")
-    (assets / "labels" / labels[0]).write_text(labels[1])
-    _sample_jpeg(assets / "images" / "edgekit_sample.jpg", tuple(art.manifest["inputs"][0]["shape"][2:]))
-    settings = _demo_settings(art, name, labels[0])
-    (work / "settings_strings.xml").write_text(_strings_xml(settings))
-    return {"settings": settings, "model_file": f"app/src/main/assets/models/{name}/model.nb"}
+def _edits_md(contract, edits) -> str:
+    rows = [f"# Edits {contract.title} needs\n", f"Source: {contract.repo}@{contract.commit[:12]}\n"]
+    for e in edits:
+        rows.append(f"## `{e.file}` line {e.line}\n\n{e.why}\n\n```diff\n- {e.old}\n+ {e.new}\n```\n")
+    if contract.runtime_note():
+        rows.append(f"## Runtime version\n\n{contract.runtime_note()}\n")
+    return "\n".join(rows)
 
 
-def _tflite_task(art: Artifact, labels: tuple[str, str], work: Path, name: str) -> dict:
+def _adapted_pipeline(src, contract, log):
+    """The Pipeline converting the graph this app needs (the standard one when it needs none)."""
+    from edge_kit.apps import graph as app_graphs
+    from edge_kit.pipeline import Pipeline
+    from edge_kit.sources import Source
+
+    adapt = contract.app_graph(src)
+    if not adapt:
+        return Pipeline(src, log)
+
+    class AppSource(Source):
+        def parity_inputs(self):
+            x = super().parity_inputs()
+            if self.kind == "zoo" and self.task == "detection" and not self.weights and adapt.get("bgr_input"):
+                # calibration images come normalised R,G,B; the app feeds B,G,R (mean/std reversed to match)
+                x = np.ascontiguousarray(x[:, ::-1])
+            return x
+
+    class AppPipeline(Pipeline):
+        def extra_inputs(self, images):
+            if adapt.get("kind") != "yolo":
+                return {}
+            n, _, h, w = images.shape   # the YOLO demo's im_size: {width, height} of the network input
+            return {"im_size": np.tile(np.array([[w, h]], np.int32), (n, 1))}
+
+    fields = {f.name: getattr(src, f.name) for f in dataclasses.fields(src)}
+    app_src = AppSource(**{**fields, "preprocess": contract.app_preprocess(src)})
+    pipe = AppPipeline(app_src, log)
+    # Per-class scores (not a label map) are compared the way raw graphs are: argmax, then agreement.
+    pipe.app_graph_name = "raw" if adapt.get("channel_softmax") else "deploy"
+    pipe.graphs = {pipe.app_graph_name: {"app_graph": {**adapt, "code": app_graphs.code_hash()}}}
+    return pipe
+
+
+def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[Artifact, Optional[Artifact]]:
+    """(the artifact the phone loads, the x86 twin the check runs), both verified against the
+    adapted graph's own Paddle reference."""
+    from edge_kit.convert import _inherit_twin
+    from edge_kit.errors import ConversionError
+
+    pipe = _adapted_pipeline(src, contract, log)
+    pipe.reference(getattr(pipe, "app_graph_name", "deploy"))
+    try:
+        if contract.runtime == "paddlelite":
+            twin = pipe.lite("x86", "fp32")
+            art = pipe.lite(lite_target, precision)
+            _inherit_twin(art, twin)
+        else:
+            onnx_art = pipe.onnx()
+            if not onnx_art.ok:
+                raise EdgekitError(f"not bundling: the ONNX step failed ({onnx_art.manifest['parity'].get('reason')})")
+            art = next(a for a in pipe.tflite(onnx_art) if a.precision == precision)
+            twin = None
+    except ConversionError as err:
+        raise EdgekitError(f"not bundling: {err}") from None
+    if not art.ok:
+        why = art.manifest.get("parity", {}).get("reason") or art.manifest.get("reason")
+        raise EdgekitError(f"not bundling: the {art.format} {art.target} {art.precision} artifact is not verified ({why})")
+    return art, twin
+
+
+def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple[dict, Optional[np.ndarray]]:
+    """What a correct app shows for `image`: the standard graph (Paddle Inference), edgekit's own
+    normalisation after the app's own resizing to the network size."""
+    from converters.isolate import run_isolated
+    from converters.paddle_source import LEGACY_ENV, load_outputs
+    from edge_kit.apps.check import reference_view
+    from edge_kit.images import preprocess
+    from edge_kit.pipeline import Pipeline
+
+    ref = Pipeline(src, log).reference("deploy")
+    x = preprocess(contract.geometry_for_reference(image, src)[None], src.preprocess)
+    with tempfile.TemporaryDirectory(prefix="edgekit-ref-") as tmp:
+        np.savez(Path(tmp) / "in.npz", image=x)
+        run_isolated("converters.paddle_source:child_reference_outputs",
+                     {"program": str(ref.path), "params": str(ref.path.with_suffix(".pdiparams")),
+                      "inputs_npz": str(Path(tmp) / "in.npz"), "out_npz": str(Path(tmp) / "out.npz")},
+                     model=src.name, stage="bundle reference", tool="Paddle Inference", env=LEGACY_ENV)
+        outputs = load_outputs(str(Path(tmp) / "out.npz"))[0]
+    view, mask = reference_view(src.task, outputs, names)
+    view["source"] = (f"Paddle Inference on {src.name}'s standard graph ({ref.path.name}), input resized as the "
+                      f"app does, normalised as the manifest says ({src.preprocess.as_dict()})")
+    return view, mask
+
+
+def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work: Path) -> dict:
     from converters import tflite_metadata
     from converters.isolate import run_isolated
     from edge_kit.infer import run_tflite
 
-    task = art.manifest.get("task")
-    kind = {"classification": "image_classifier", "semantic_segmentation": "image_segmenter"}.get(task)
-    if kind is None:
-        raise EdgekitError(f"the TFLite Task Library has no writer for {task} models edgekit makes: its ObjectDetector "
-                           "needs SSD-style TFLite_Detection_PostProcess outputs, and edgekit's YOLO TFLite carries raw "
-                           "heads (decode on the host as the manifest says); use --app paddlelite-demo")
-    if not tflite_metadata.available():
-        raise EdgekitError("tflite-support's metadata writers are missing; run scripts/setup.sh")
-    assets = work / "app" / "src" / "main" / "assets"
-    assets.mkdir(parents=True)
-    label_path = work / labels[0]
-    label_path.write_text(labels[1])
-    out = assets / f"{name}.tflite"
+    tflite_metadata.location()  # a one-line error naming where it looked and how to install
+    tflite_metadata.check_libusb()
+    label_path = work / "labels.txt"
+    label_path.write_text("\n".join(names) + "\n")
     pre = art.manifest["preprocess"]
-    # Task Library feeds uint8 pixels and normalises (p - mean) / std in pixel units.
+    # Task Library feeds pixels and normalises (p - mean) / std in pixel units.
     mean = [v / pre["scale"] for v in pre["mean"]]
     std = [v / pre["scale"] for v in pre["std"]]
     shown = run_isolated("converters.tflite_metadata:child_write_metadata",
                          {"model_in": str(art.path), "model_out": str(out), "kind": kind, "mean": mean, "std": std,
-                          "labels_file": str(label_path)}, model=name, stage="tflite metadata",
+                          "labels_file": str(label_path)}, model=art.model, stage="tflite metadata",
                          tool="tflite-support metadata writer")
     label_path.unlink()
     # Metadata must not change what the model computes: same outputs, bit for bit.
@@ -108,43 +182,90 @@ def _tflite_task(art: Artifact, labels: tuple[str, str], work: Path, name: str) 
     before, after = run_tflite(art.path, [x]), run_tflite(out, [x])
     if any(not np.array_equal(a, b) for a, b in zip(before[0], after[0])):
         raise EdgekitError(f"{out.name}: adding metadata changed the model's outputs; not bundling it")
-    note = ("the model outputs logits, not probabilities: the Task Library ranks them correctly but shows them "
-            "as scores" if task == "classification" else "outputs are per-class logits (NHWC); the Task Library "
-            "takes the argmax as the category mask")
-    return {"model_file": f"app/src/main/assets/{name}.tflite", "metadata": shown["metadata"], "note": note,
-            "associated_files": shown["associated_files"], "outputs_unchanged_by_metadata": True}
+    return {"metadata": shown["metadata"], "associated_files": shown["associated_files"],
+            "outputs_unchanged_by_metadata": True}
 
 
 def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: str = "fp32",
            lite_target: str = "arm", paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-           weights: Optional[str] = None, seed: int = 0, log=None) -> Path:
-    from edge_kit.convert import _stderr, convert, resolve_source
+           weights: Optional[str] = None, seed: int = 0, check: bool = False, log=None) -> Path:
+    from edge_kit.apps import resolve_app
+    from edge_kit.apps.check import CHECK_DIR, check_bundle
+    from edge_kit.convert import _stderr, resolve_source
 
-    if app not in APPS:
-        raise EdgekitError(f"unknown app {app!r}; choose from {', '.join(APPS)}")
-    fmt = "paddlelite" if app == "paddlelite-demo" else "tflite"
-    kwargs = dict(paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
-    arts = convert(model, to=(fmt,), precisions=(precision,), lite_targets=(lite_target,), log=log or _stderr,
-                   **kwargs)
-    want = lite_target if fmt == "paddlelite" else "cpu"
-    art = next((a for a in arts if a.format == fmt and a.target == want and a.precision == precision), None)
-    if art is None or not art.ok:
-        why = (art.manifest.get("parity", {}).get("reason") or art.manifest.get("reason")) if art else "not produced"
-        raise EdgekitError(f"not bundling: the {fmt} {want} {precision} artifact is not verified ({why})")
-    src = resolve_source(model, **kwargs)
+    log = log or _stderr
+    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    contract = resolve_app(app, src.task)
+    # Everything that can refuse does so before any conversion.
+    why = contract.refuse(src)
+    if why:
+        raise EdgekitError(f"not bundling {src.name} for {contract.title}: {why}")
+    if contract.app_graph(src) and src.kind != "zoo":
+        raise EdgekitError(f"{contract.title} needs an adapted graph ({contract.app_graph(src)}); edgekit builds it "
+                           f"for zoo models only: export your model with those ops, or use a zoo model")
+    if contract.runtime == "paddlelite" and src.kind == "onnx":
+        raise EdgekitError("Paddle-Lite apps need a Paddle program; from ONNX edgekit makes onnx and tflite only")
+    if contract.runtime == "tflite":
+        from converters import tflite_metadata
+
+        # Say what is missing before minutes of conversion, not after.
+        tflite_metadata.location()
+        tflite_metadata.check_libusb()
+
+    art, twin = _convert_for(src, contract, precision, lite_target, log)
     name = art.model
-    labels = _labels(art, src.labels, (src.spec.num_classes if src.spec else 1000))
-    dest = Path(out_dir) / f"{name}-{app}"
+    label_file, names = _label_names(src, src.spec.num_classes if src.spec else 1000)
+    dest = Path(out_dir) / f"{name}-{contract.name}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        details = (_paddlelite_demo if app == "paddlelite-demo" else _tflite_task)(art, labels, work, name)
-        summary = {"app": app, "model": name, "artifact": art.path.name, "sha256": art.manifest["sha256"],
-                   "parity": art.manifest.get("parity", {}).get("status"),
-                   "verified_by": art.manifest.get("parity", {}).get("x86_twin"), "labels": labels[0],
-                   "weights": art.manifest.get("source", {}).get("weights"),
-                   "preprocess": art.manifest["preprocess"], "postprocess": art.manifest.get("postprocess"),
-                   **details}
+        paths = contract.asset_paths(name, label_file)
+        model_file = work / paths["model"]
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        image_rel = paths.get("image", "edgekit_check/edgekit_sample.jpg")
+        _sample_image(work / image_rel, src)
+        details: dict = {}
+        if contract.runtime == "paddlelite":
+            shutil.copy2(art.path, model_file)
+            if "labels" in paths:
+                (work / paths["labels"]).parent.mkdir(parents=True, exist_ok=True)
+                (work / paths["labels"]).write_bytes(contract.label_text(names).encode())
+            if "yml" in paths:
+                (work / paths["yml"]).parent.mkdir(parents=True, exist_ok=True)
+                (work / paths["yml"]).write_text(contract.model_yml(src, names))
+            settings = contract.settings(src, name, label_file)
+            if settings:
+                (work / "settings_strings.xml").write_text(_strings_xml(settings))
+            details["settings"] = settings
+        else:
+            details.update(_tflite_metadata(art, model_file, contract.kind, names, work))
+        edits = contract.edits(name, len(names))
+        if edits or contract.runtime_note():
+            (work / "app_edits.json").write_text(json.dumps({"app": contract.name, "source": f"{contract.repo}@"
+                                                             f"{contract.commit}", "edits": [e.as_dict() for e in edits],
+                                                             "runtime": contract.runtime_note()}, indent=2) + "\n")
+            (work / "APP_EDITS.md").write_text(_edits_md(contract, edits))
+        (work / CHECK_DIR).mkdir(exist_ok=True)
+        if twin is not None:
+            shutil.copy2(twin.path, work / CHECK_DIR / "model.x86.nb")
+        from PIL import Image
+
+        ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names, contract)
+        if src.task == "detection":
+            ref["threshold"] = float(details["settings"]["SCORE_THRESHOLD_DEFAULT"])
+            ref["input_wh"] = [src.input_shape[3], src.input_shape[2]]
+        (work / CHECK_DIR / "reference.json").write_text(json.dumps(ref, indent=2) + "\n")
+        if mask is not None:
+            np.save(work / CHECK_DIR / "reference_mask.npy", mask)
+        summary = {"app": contract.name, "app_title": contract.title, "model": name, "artifact": art.path.name,
+                   "sha256": art.manifest["sha256"], "parity": art.manifest.get("parity", {}).get("status"),
+                   "verified_by": art.manifest.get("parity", {}).get("x86_twin"), "labels": label_file,
+                   "num_classes": len(names), "labels_text": "\n".join(names),
+                   "weights": art.manifest.get("source", {}).get("weights"), "graph": art.manifest.get("graph"),
+                   "app_graph": contract.app_graph(src), "preprocess_in_app": art.manifest["preprocess"],
+                   "input_shape": list(src.input_shape), "model_file": paths["model"], "test_image": image_rel,
+                   "contract": contract.describe(), "edits": [e.as_dict() for e in edits],
+                   "runtime_note": contract.runtime_note(), **details}
         (work / "edgekit_bundle.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         shutil.copy2(art.path.with_name(art.path.name + ".manifest.json"), work / "artifact.manifest.json")
         if dest.exists():
@@ -153,4 +274,9 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    if check:
+        result = check_bundle(dest)
+        if result["status"] != "passed":
+            raise EdgekitError(f"{dest}: bundle check FAILED for {contract.title}: {result['reason']}")
     return dest
+

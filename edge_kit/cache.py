@@ -26,9 +26,13 @@ def cache_root() -> Path:
 def conversion_code_hash() -> str:
     """What the conversion code is: a fix in a converter, a compat pass or a parity rule must not be
     answered from a cache filled by the old code."""
-    root = Path(__file__).resolve().parent.parent
-    files = sorted((root / "converters").glob("*.py")) + sorted((root / "edge_kit" / "postprocess").glob("*.py"))
-    files += [root / "edge_kit" / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "sessions.py", "sources.py")]
+    # Found through the imported packages, not the source tree: a wheel installs converters/ as
+    # edge_kit.converters.
+    from converters import isolate
+
+    pkg = Path(__file__).resolve().parent
+    files = sorted(Path(isolate.__file__).resolve().parent.glob("*.py")) + sorted((pkg / "postprocess").glob("*.py"))
+    files += [pkg / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "sessions.py", "sources.py")]
     h = hashlib.sha256()
     for f in files:
         if f.exists():

@@ -78,15 +78,20 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr, calib: Optional[str] = None, int8_io: bool = False) -> Conversion:
+            seed: int = 0, log: Log = _stderr, arm_check: bool = False, calib: Optional[str] = None,
+            int8_io: bool = False) -> Conversion:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`), and the
-    time of each stage. int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
+    time of each stage. arm_check: also run every TFLite artifact on aarch64 kernels under emulation
+    (edge_kit.arm_check). int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
         bad = [v for v in values if v not in allowed]
         if bad:
             raise EdgekitError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
+    from converters.arm_emulation import find_env
+
+    arm_env = find_env() if arm_check else None  # before any work: a missing ARM environment is an error
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
@@ -102,6 +107,10 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     t0 = time.perf_counter()
     try:
         artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log, calibration, int8_io)
+        if arm_env is not None:
+            from edge_kit.arm_check import check_conversion
+
+            check_conversion(pipe, artifacts, arm_env, log)
     finally:
         pipe.close()
     artifacts.seconds = round(time.perf_counter() - t0, 2)

@@ -85,6 +85,10 @@ def render(info: dict) -> str:
         lines.append(f"  parity: {parity.get('status')}" + (f" -- {parity['reason']}" if parity.get("reason") else ""))
         for c in parity.get("checks", []):
             lines.append(f"    {'ok ' if c['passed'] else 'BAD'} {c['name']} = {c['value']:.6g} ({c['rule']})")
+        if m.get("format") == "tflite":
+            from edge_kit.arm_check import summary
+
+            lines.append(f"  {summary(m.get('parity_arm64'))}")
         lines.append(f"  sha256 {'matches' if info.get('sha256_matches_manifest') else 'DOES NOT MATCH'} the manifest")
         if info.get("warning"):
             lines.append(f"  WARNING: {info['warning']}")

@@ -107,7 +107,7 @@ class Pipeline:
     def _build_reference(self, work: Path, graph: str) -> None:
         t0 = time.time()
         inputs = self.src.parity_inputs()
-        np.savez(work / "parity_inputs.npz", image=inputs)
+        np.savez(work / "parity_inputs.npz", image=inputs, **self.extra_inputs(inputs))
         if self.src.kind == "onnx":
             ref = work / "reference.onnx"
             shutil.copy2(self.src.onnx, ref)
@@ -151,6 +151,14 @@ class Pipeline:
     def ref_inputs(self, fmt: str) -> np.ndarray:
         return np.load(self.ref_dir(fmt) / "parity_inputs.npz")["image"]
 
+    def extra_inputs(self, images: np.ndarray) -> dict:
+        """Inputs beyond the image, by name (an app-adapted graph may take more: edge_kit.bundle)."""
+        return {}
+
+    def ref_input_list(self, fmt: str) -> list[np.ndarray]:
+        data = np.load(self.ref_dir(fmt) / "parity_inputs.npz")
+        return [data["image"]] + [data[k] for k in data.files if k != "image"]
+
     # -- manifests and parity -------------------------------------------------------------------
     def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> dict:
         graph = graph_for_format(fmt, self.graphs)
@@ -172,7 +180,7 @@ class Pipeline:
     def _run_parity(self, manifest: dict, path: Path) -> None:
         try:
             fmt = manifest["format"]
-            got = run_artifact(fmt, manifest["target"], path, [self.ref_inputs(fmt)])
+            got = run_artifact(fmt, manifest["target"], path, self.ref_input_list(fmt))
         except CannotRunHere as exc:
             manifest["parity"] = {"status": "not_run", "reason": str(exc)}
             manifest["status"] = "ok"

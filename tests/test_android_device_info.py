@@ -41,14 +41,15 @@ def test_profile_match_and_auto():
     assert resolve("sd855", _info(SD855))[0] == "sd855"
     assert resolve("auto", _info(SD855))[0] == "sd855"
     assert resolve("auto", _info(SD855, simulated=True))[0] == "sd855-sim"
-    assert resolve("auto", _info(SD865_LIKE, platform="kona"))[0] == "kona"
+    assert resolve("auto", _info(SD865_LIKE, platform="kona"))[0] == "sd865"     # issue 15: a known SoC now
+    assert resolve("auto", _info(SD865_LIKE, platform="mt9999"))[0] == "mt9999"  # unknown: named after its platform
 
 
 def test_profile_mismatch_warns_and_is_not_filed_as_sd855():
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         name, prof, notes = resolve("sd855", _info(SD865_LIKE, platform="kona"))
-    assert name == "kona" and prof is None
+    assert name == "kona" and prof is None   # asked for sd855: never filed as sd855 (nor as sd865 unasked)
     assert any(issubclass(x.category, DeviceMismatchWarning) and "msmnile" in str(x.message) for x in w)
     # same platform but a different core layout (e.g. a misreported cpufreq) also warns
     with warnings.catch_warnings(record=True):

@@ -209,6 +209,12 @@ class Connection:
                 self.send(A_AUTH, AUTH_TOKEN, 0, token)
             elif kind == AUTH_RSAPUBLICKEY:
                 key = parse_android_pubkey(data)
+                if self.refuse_auth == "pending":
+                    # Nobody answers the "Allow USB debugging?" prompt: adbd keeps the link open and
+                    # silent, which an adb server lists as `unauthorized`.
+                    self.on_auth("pending")
+                    while True:
+                        read_message(self.sock)   # ignored until the client gives up and closes
                 if self.refuse_auth:
                     # The user tapped "Deny": adbd stays unauthorised and the client gives up.
                     self.on_auth("refused")

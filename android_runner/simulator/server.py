@@ -13,11 +13,14 @@ import time
 from . import profile_sd855
 from .filesystem import DeviceFS, normalize
 from .protocol import Connection, KeyStore
-from .services import shell_service, sync_service
+from .services import shell_service, shell_v2_service, sync_service
 from .tools import run_tool
 
-PROFILES = {"sd855": profile_sd855}
+from .soc_profiles import SOCS
+
+PROFILES = {"sd855": profile_sd855, **SOCS}
 TOOLS = ("benchmark_model", "benchmark_bin")
+FEATURES = ("shell_v2",)   # advertised in the CNXN banner, as adbd does; adb servers then use shell,v2
 
 
 class Device:
@@ -52,7 +55,8 @@ class Device:
 
 
 class DeviceSimulator:
-    def __init__(self, profile: str = "sd855", host: str = "127.0.0.1", port: int = 0, refuse_auth: bool = False):
+    def __init__(self, profile: str = "sd855", host: str = "127.0.0.1", port: int = 0, refuse_auth: bool | str = False):
+        """refuse_auth: True = the user taps Deny; 'pending' = nobody answers the prompt."""
         if profile not in PROFILES:
             raise ValueError(f"unknown device profile {profile!r}; known: {', '.join(PROFILES)}")
         self.profile_name, self.host, self._port, self.refuse_auth = profile, host, port, refuse_auth
@@ -73,6 +77,7 @@ class DeviceSimulator:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((self.host, self._port))
+        self._port = self._sock.getsockname()[1]   # kept after stop(): a test re-plugs the phone on this port
         self._sock.listen(16)
         self._sock.settimeout(0.2)   # bounded accept loop: stop() is noticed within 0.2 s
         threading.Thread(target=self._accept_loop, name="devsim-accept", daemon=True).start()
@@ -80,7 +85,7 @@ class DeviceSimulator:
 
     @property
     def port(self) -> int:
-        return self._sock.getsockname()[1] if self._sock else self._port
+        return self._port
 
     @property
     def serial(self) -> str:
@@ -135,11 +140,17 @@ class DeviceSimulator:
     def _banner(self) -> bytes:
         p = self.device.props
         return (f"device::ro.product.name={p['ro.product.name']};ro.product.model={p['ro.product.model']};"
-                f"ro.product.device={p['ro.product.device']};features=").encode()
+                f"ro.product.device={p['ro.product.device']};features={','.join(FEATURES)}").encode()
 
     def _open_service(self, name: str):
         if name.startswith("shell:"):
             return shell_service(self.device, name[len("shell:"):])
+        if name.startswith("shell,") and ":" in name:
+            # `shell,v2,raw:CMD` (adb >= 24's framed shell with exit codes); other options are ignored
+            opts, _, command = name[len("shell,"):].partition(":")
+            if "v2" in opts.split(","):
+                return shell_v2_service(self.device, command)
+            return shell_service(self.device, command)
         if name == "sync:":
             return sync_service(self.device)
         return None   # unknown service: the client gets CLSE, as from adbd

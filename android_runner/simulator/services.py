@@ -141,6 +141,21 @@ def shell_service(device, command: str):
     return handler
 
 
+# shell protocol v2 packet ids (adb's shell_protocol.h): each packet is id(1) length(4, LE) data
+V2_STDIN, V2_STDOUT, V2_STDERR, V2_EXIT, V2_CLOSE_STDIN = 0, 1, 2, 3, 4
+
+
+def shell_v2_service(device, command: str):
+    """`shell,v2:` framing: output as STDOUT packets, then one EXIT packet carrying the exit status byte.
+    (The simulated shell has one output sink, so stderr travels in STDOUT packets too.)"""
+    def handler(stream):
+        frame = lambda kind, data: stream.write(bytes([kind]) + struct.pack("<I", len(data)) + data)
+        sh = Shell(device, lambda b: frame(V2_STDOUT, b))
+        rc = sh.run(command)
+        frame(V2_EXIT, bytes([rc & 0xFF]))
+    return handler
+
+
 def _sync_reply(stream, tag: bytes, *ints: int, data: bytes = b"") -> None:
     stream.write(tag + struct.pack(f"<{len(ints)}I", *ints) + data)
 

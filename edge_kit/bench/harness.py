@@ -8,6 +8,7 @@ soon as it is known: Ctrl-C keeps everything already written.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -20,6 +21,9 @@ from edge_kit.errors import EdgekitError
 from edge_kit.manifest import Artifact
 
 PRECISIONS = ("fp32", "fp16", "int8")
+# Several phones benchmarked in parallel (android_runner.farm) share one conversion at a time: the
+# cache makes the second worker's convert() a lookup instead of a second, concurrent conversion.
+_CONVERT_LOCK = threading.Lock()
 CV_THRESHOLD = 0.15  # above this a cell is re-measured once, then flagged "noisy" if still above
 
 
@@ -61,7 +65,8 @@ def _artifacts_for(model: str, backends: list[str], precisions: list[str], devic
     # depend on what the calibration images show; accuracy is `edgekit eval`'s business.
     calib = {"calib": "builtin"} if "int8" in precisions else {}
     try:
-        artifacts = convert(model, to=formats, precisions=tuple(precisions), lite_targets=lite_targets, **calib)
+        with _CONVERT_LOCK:
+            artifacts = convert(model, to=formats, precisions=tuple(precisions), lite_targets=lite_targets, **calib)
     except EdgekitError as err:
         return {(b, p): f"conversion failed: {err}" for b in backends for p in precisions}
     out = {}

@@ -39,6 +39,9 @@ def _cpu_model() -> str:
 
 def _git_revision() -> dict:
     root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        # Installed (site-packages): git would walk up and report whatever repository holds the venv.
+        return {"git_revision": None, "git_dirty": None}
     try:
         rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=10)

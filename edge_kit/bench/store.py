@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Optional
@@ -20,6 +21,7 @@ from edge_kit.manifest import Artifact, sha256_file
 SCHEMA = "edgekit.bench/1"
 DEFAULT_DIR = "bench_results"
 FILENAME = "results.jsonl"
+_APPEND_LOCK = threading.Lock()   # parallel phone workers in one process append one whole line at a time
 
 
 def artifact_summary(artifact: Optional[Artifact]) -> Optional[dict]:
@@ -73,6 +75,10 @@ class ResultStore:
 
     def append(self, record: dict) -> None:
         line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+        with _APPEND_LOCK:
+            self._append_line(line)
+
+    def _append_line(self, line: bytes) -> None:
         self.check_writable()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -9,7 +9,11 @@ import sys
 
 from edge_kit.errors import EdgekitError
 
-DEVICES = ("host", "sd855", "auto")
+try:
+    from android_runner.profiles import PROFILES as _PHONE_PROFILES
+except ImportError:   # no phone runner installed: host only
+    _PHONE_PROFILES = {}
+DEVICES = ("host", "auto", *_PHONE_PROFILES)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -37,7 +41,8 @@ def default_threads(device) -> str:
     return "1,2" if device.name == "host" else "1,4"
 
 
-def open_device(name: str, serial: str | None = None, tool_dir: str | None = None, mkldnn: bool = False):
+def open_device(name: str, serial: str | None = None, tool_dir: str | None = None, mkldnn: bool = False,
+                adb_server: str | None = None):
     if name not in DEVICES:
         raise EdgekitError(f"unknown device {name!r}; choose from {', '.join(DEVICES)}")
     if name == "host":
@@ -53,7 +58,7 @@ def open_device(name: str, serial: str | None = None, tool_dir: str | None = Non
         raise EdgekitError(f"--device {name} needs android_runner.android_device, which is not available: {err}") \
             from err
     try:
-        return open_android_device("auto" if name == "auto" else "sd855", serial, tool_dir)
+        return open_android_device(name, serial, tool_dir, adb_server=adb_server)
     except EdgekitError as err:
         if name != "auto":
             raise
@@ -61,11 +66,50 @@ def open_device(name: str, serial: str | None = None, tool_dir: str | None = Non
         return open_device("host", mkldnn=mkldnn)
 
 
+def _bench_kw(args, threads_default: str) -> dict:
+    return dict(backends=_csv(args.backend) or None, threads=_threads(args.threads or threads_default),
+                precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup,
+                repeats=None if args.min_secs else args.repeats, min_secs=args.min_secs, force=args.force,
+                results_dir=args.results_dir)
+
+
+def run_phones(args, models: list[str], serials: list[str] | None) -> int:
+    """Several phones in parallel (android_runner.farm): one worker per phone, one store, one column each."""
+    from android_runner.farm import open_phones, run_farm
+    from edge_kit.bench.harness import load_artifacts
+    from edge_kit.report import device_table_markdown
+
+    farm = open_phones(args.device, serials, args.tool_dir, adb_server=args.adb_server)
+    try:
+        for run in farm.runs:
+            if run.device is not None:   # per phone: a simulator runs x86 .nb files, a phone ARM ones
+                run.artifacts = tuple(load_artifacts(args.artifact or [], run.device))
+        run_farm(models, farm, progress=not args.quiet, **_bench_kw(args, "1,4"))
+    finally:
+        for dev in farm.devices:
+            dev.close()
+    print(farm.text(), file=sys.stderr)
+    arts = [a.model for r in farm.runs for a in r.artifacts]
+    names = [d.name for d in farm.devices]
+    print(device_table_markdown(args.results_dir, device=names, models=models + [m for m in arts if m not in models]))
+    used = [r for r in farm.runs if r.skipped_reason is None]
+    if any(r.summary is not None and r.summary.interrupted for r in used):
+        return 130
+    bad = [r for r in used if r.summary is None or (r.summary.failed and not r.summary.measured)]
+    return 1 if bad else 0
+
+
 def run(args) -> int:
+    from android_runner.farm import split_serials
     from edge_kit.bench.harness import load_artifacts, run_bench
 
     models = args.models or ([] if args.artifact else default_models())
-    device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn)
+    serials = split_serials(args.serial)
+    if args.device not in DEVICES:
+        raise EdgekitError(f"unknown device {args.device!r}; choose from {', '.join(DEVICES)}")
+    if args.device != "host" and (len(serials) > 1 or serials == ["all"]):
+        return run_phones(args, models, None if serials == ["all"] else serials)
+    device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn, args.adb_server)
     try:
         artifacts = load_artifacts(args.artifact or [], device)
         repeats = None if args.min_secs else args.repeats
@@ -92,7 +136,11 @@ def register(sub) -> None:
     p.add_argument("--artifact", action="append", metavar="FILE",
                    help="benchmark this converted file (.nb/.tflite/.onnx with its manifest) as it is; repeatable")
     p.add_argument("--device", default="host", help=f"one of {', '.join(DEVICES)} (default host)")
-    p.add_argument("--serial", help="adb serial of the phone")
+    p.add_argument("--serial", help="adb serial of the phone; A,B,... benchmarks several phones in parallel (one "
+                                    "column each); 'all': every device the adb server lists that matches --device")
+    p.add_argument("--adb-server", metavar="tcp:HOST:PORT",
+                   help="reach phones through this adb server (default: $ADB_SERVER_SOCKET, else a local server on "
+                        "5037 if it has the phone, else edgekit's own direct ADB connection); 'none' forces direct")
     p.add_argument("--tool-dir", help="directory with benchmark_model / benchmark_bin for the phone")
     p.add_argument("--backend", help="comma-separated: paddlelite,tflite,onnxruntime,paddle (default: all "
                                      "available on the device)")

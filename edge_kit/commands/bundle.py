@@ -1,26 +1,54 @@
-"""`edgekit bundle`: the assets an Android demo app drops in (Paddle-Lite demo or TFLite Task Library)."""
+"""`edgekit bundle`: the assets an Android app drops in, made to the app's contract (edge_kit.apps)."""
 from __future__ import annotations
 
 import json
 
 
 def run(args) -> int:
+    from edge_kit.apps.check import check_bundle
     from edge_kit.bundle import bundle
+    from edge_kit.errors import EdgekitError
 
+    if args.check_only:
+        result = check_bundle(args.check_only)
+        _print_check(result)
+        return 0 if result["status"] == "passed" else 1
+    if not args.app:
+        raise EdgekitError("give --app (or --check-only BUNDLE_DIR)")
     dest = bundle(args.model, app=args.app, out_dir=args.output, precision=args.precision,
                   lite_target=args.lite_target, paddle_model=args.paddle_model, onnx=args.onnx,
-                  weights=args.weights, seed=args.seed)
+                  weights=args.weights, seed=args.seed, check=args.check)
     info = json.loads((dest / "edgekit_bundle.json").read_text())
-    print(f"{dest}: {info['app']} bundle of {info['model']} ({info['artifact']}, parity {info['parity']})")
+    print(f"{dest}: {info['app_title']} bundle of {info['model']} ({info['artifact']}, parity {info['parity']})")
     for f in sorted(p for p in dest.rglob("*") if p.is_file()):
         print(f"  {f.relative_to(dest)}  ({f.stat().st_size / 1e6:.2f} MB)")
+    for e in info["edits"]:
+        print(f"  EDIT {e['file']}:{e['line']}: {e['old']}  ->  {e['new']}")
+    if args.check:
+        _print_check(json.loads((dest / "edgekit_check" / "result.json").read_text()))
     return 0
 
 
+def _print_check(result: dict) -> None:
+    print(f"check {result['status'].upper()} ({result['title']}, replayed on {result['replayed_on']}): "
+          f"{result['reason']}")
+    if "app_shows" in result:
+        print(f"  app shows: {result['app_shows']}")
+        print(f"  reference: {result['reference_top']}")
+
+
 def register(sub) -> None:
-    p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app")
+    from edge_kit.apps import APP_NAMES
+
+    p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app, made to "
+                                      "the app's contract")
     p.add_argument("model", nargs="?", help="zoo model name")
-    p.add_argument("--app", required=True, choices=["paddlelite-demo", "tflite-task"])
+    p.add_argument("--app", choices=list(APP_NAMES),
+                   help="plite-cls-cxx/-java, plite-seg-cxx/-java (Paddle-Lite-Demo), tflite-task-classifier/"
+                        "-segmenter; paddlelite-demo / tflite-task pick by the model's task")
+    p.add_argument("--check", action="store_true",
+                   help="replay the app's pre/post-processing on the x86 twin and fail on a contract break")
+    p.add_argument("--check-only", metavar="BUNDLE_DIR", help="check an existing bundle directory")
     p.add_argument("--paddle-model", metavar="DIR")
     p.add_argument("--onnx", metavar="FILE")
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])

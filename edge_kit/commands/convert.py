@@ -48,7 +48,12 @@ def _line(art) -> str:
         detail = f"parity failed: {parity.get('reason', '')}"
     elif parity.get("status") == "not_run":
         detail = f"parity not run here ({parity['reason']})"
-    return f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
+    line = f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
+    if m.get("parity_arm64"):
+        from edge_kit.arm_check import summary
+
+        line += f"\n{'':7}{summary(m['parity_arm64'])}"
+    return line
 
 
 def _timing(conversion) -> str:
@@ -66,7 +71,8 @@ def run(args) -> int:
 
     arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
                    precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
-                   weights=args.weights, seed=args.seed, calib=args.calib, int8_io=args.int8_io)
+                   weights=args.weights, seed=args.seed, arm_check=args.arm_check, calib=args.calib,
+                   int8_io=args.int8_io)
     print(f"{arts[0].model}: {len(arts) - 1} artifact(s) in {Path(args.output).resolve() if args.output else 'cache'}")
     for art in arts:
         print(_line(art))
@@ -94,5 +100,8 @@ def register(sub) -> None:
                    " an x86 .nb is always made too, to check numbers on this machine")
     p.add_argument("--weights", metavar="FILE.pdparams", help="real weights for a zoo model (default: untrained)")
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights")
+    p.add_argument("--arm-check", action="store_true",
+                   help="also run each TFLite file on aarch64 kernels under qemu (cortex-a76) and record an "
+                        "'arm64 (emulated)' parity entry; needs scripts/setup_arm_env.sh; never timed")
     p.add_argument("-o", "--output", metavar="DIR", help="where to put the artifacts (default: only the cache)")
     p.set_defaults(func=run)

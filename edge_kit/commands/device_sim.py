@@ -8,7 +8,10 @@ from edge_kit.errors import EdgekitError
 
 def register(sub) -> None:
     p = sub.add_parser("device-sim", help="serve a simulated SD855 phone over the ADB protocol (for dry runs and CI)")
-    p.add_argument("--profile", default="sd855", choices=["sd855"], help="device profile to present")
+    from android_runner.simulator.server import PROFILES
+
+    p.add_argument("--profile", default="sd855", choices=sorted(PROFILES),
+                   help="device profile to present (default sd855; 'unknown' is a SoC no profile knows)")
     p.add_argument("--port", type=int, default=5555, help="TCP port on 127.0.0.1 (0 = any free port)")
     p.add_argument("--refuse-auth", action="store_true",
                    help="deny every new RSA key, as a user tapping 'Deny' would (to test that path)")

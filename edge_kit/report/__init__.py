@@ -56,12 +56,14 @@ def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) ->
     return written
 
 
-def device_table_markdown(results_dir, device: str | None = None, models: list[str] | None = None) -> str:
-    """The tables of the sections `models` belong to, with only `device`'s measured columns (bench's output)."""
+def device_table_markdown(results_dir, device=None, models: list[str] | None = None) -> str:
+    """The tables of the sections `models` belong to, with only `device`'s measured columns (bench's output);
+    `device` is one name or a collection of names (a multi-phone run)."""
     from edge_kit.report.tables import build_tables
     from edge_kit.report.writers import table_markdown
     from edge_kit.seed import seed_rows
 
-    records = [r for r in load_records(results_dir) if device is None or r.get("device") == device]
+    wanted_devices = None if device is None else {device} if isinstance(device, str) else set(device)
+    records = [r for r in load_records(results_dir) if wanted_devices is None or r.get("device") in wanted_devices]
     wanted = {r.task for r in seed_rows() if models is None or r.model in models}
     return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted or t.section == "other")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edge_kit.estimate import estimated_columns
 from edge_kit.seed import seed_rows
 
 NOT_MEASURED = "not measured"
@@ -32,17 +33,18 @@ class Table:
 
 
 def is_simulated(rec: dict) -> bool:
-    return bool(rec.get("simulated")) or str(rec.get("device", "")).endswith("-sim")
+    return bool(rec.get("simulated")) or str(rec.get("device", "")).split("@")[0].endswith("-sim")
 
 
 def device_label(rec: dict) -> str:
-    dev = str(rec.get("device", "?"))
+    """A phone of a multi-phone run is recorded as PROFILE@SERIAL and gets its own column per serial."""
+    dev, at, serial = str(rec.get("device", "?")).partition("@")
     if is_simulated(rec):
         name = dev if dev.endswith("-sim") else f"{dev}-sim"
-        return f"{name} ms (simulated)"
+        return f"{name}{' ' + serial if at else ''} ms (simulated)"
     if dev.lower() == "sd855":
-        return "SD855 ms (measured)"
-    return f"{dev} ms"
+        return f"SD855 ms (measured{', ' + serial if at else ''})"
+    return f"{dev}{' ' + serial if at else ''} ms"
 
 
 def latency_column(rec: dict) -> str:
@@ -122,8 +124,11 @@ def build_tables(records: list[dict]) -> list[Table]:
         metric = rows[0].metric
         metric_cols = (["Box mmAP (seed)", "Seg mmAP (seed)"] if "/" in metric
                        else [METRIC_LABEL.get(metric, f"{metric} (seed)")])
-        columns = ["Model", "Storage MB (seed)", *size_cols, *speed_seed, *lat_cols, *metric_cols]
-        notes, body = [], []
+        # Estimated SD855 columns (edge_kit.estimate): only where the leave-one-out error is known; kept in
+        # their own columns, never mixed into measured or simulated ones.
+        est, est_notes = estimated_columns(records) if section == "classification" else ({}, [])
+        columns = ["Model", "Storage MB (seed)", *size_cols, *speed_seed, *lat_cols, *est, *metric_cols]
+        notes, body = list(est_notes), []
         for r in rows:
             line = [r.model, _seed(r.storage_mb)]
             line += [f"{size[r.model][c]:.2f}" if c in size.get(r.model, {}) else NOT_MEASURED for c in size_cols]
@@ -132,6 +137,7 @@ def build_tables(records: list[dict]) -> list[Table]:
                 line.append(_seed(r.sd855_ms))
             for c in lat_cols:
                 line.append(_latency_cell(lat.get(r.model, {}).get(c), r.model, c, notes))
+            line += [est[c].get(r.model, SEED_EMPTY) for c in est]
             parts = r.metric_value.split("/") if "/" in metric else [r.metric_value]
             line += [_seed(p) for p in parts] + [SEED_EMPTY] * (len(metric_cols) - len(parts))
             body.append(line)
