@@ -12,7 +12,7 @@ import sys
 from edge_kit import __version__
 from edge_kit.errors import EdgekitError
 
-COMMANDS = ("models", "convert", "inspect", "bench", "report", "bundle", "device_sim", "estimate", "devices")
+COMMANDS = ("models", "convert", "inspect", "bench", "report", "bundle", "device_sim", "estimate", "devices", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 
 FORMATS = ("paddlelite", "onnx", "tflite")
 LITE_TARGETS = ("arm", "opencl")
+ALL_PRECISIONS = PRECISIONS + ("int8",)  # int8 needs a calibration set (edge_kit.datasets)
 
 
 class Conversion(list):
@@ -81,12 +82,13 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr, arm_check: bool = False) -> Conversion:
+            seed: int = 0, log: Log = _stderr, arm_check: bool = False, calib: Optional[str] = None,
+            int8_io: bool = False) -> Conversion:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`), and the
     time of each stage. arm_check: also run every TFLite artifact on aarch64 kernels under emulation
-    (edge_kit.arm_check)."""
+    (edge_kit.arm_check). int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
-    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
+    for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
         bad = [v for v in values if v not in allowed]
         if bad:
@@ -98,10 +100,17 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
                            "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
+    calibration = None
+    if "int8" in precisions:  # a bad calibration set fails before any conversion starts
+        from edge_kit.datasets import load_calibration
+
+        calibration = load_calibration(calib, src.input_shape, src.preprocess)
+    elif calib or int8_io:
+        raise EdgekitError("--calib and --int8-io apply to --precision int8 only")
     pipe = Pipeline(src, log)
     t0 = time.perf_counter()
     try:
-        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log)
+        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log, calibration, int8_io)
         if arm_env is not None:
             from edge_kit.arm_check import check_conversion
 
@@ -123,8 +132,10 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     return artifacts
 
 
-def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_targets: tuple, log: Log) -> Conversion:
-    if "tflite" in to and not pipe.reference_is_cached():
+def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_targets: tuple, log: Log,
+                calibration=None, int8_io: bool = False) -> Conversion:
+    float_precisions = tuple(p for p in precisions if p != "int8")
+    if "tflite" in to and float_precisions and not pipe.reference_is_cached():
         pipe.prewarm_tflite()  # a cold conversion: TensorFlow imports while Paddle exports
     reference = pipe.reference()
 
@@ -145,6 +156,15 @@ def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_
             for precision in precisions:
                 if target == "opencl" and precision == "fp16":
                     continue  # Lite's OpenCL kernels choose fp16 at run time (set_opencl_precision)
+                if precision == "int8":
+                    if target == "opencl":
+                        log(f"[{src.name}] paddlelite opencl int8: not made (Lite's OpenCL backend has no int8 "
+                            "kernels; the arm int8 .nb is the int8 artifact)")
+                        continue
+                    from edge_kit.pipeline_int8 import lite_int8
+
+                    attempt(made, "paddlelite", target, "int8", lambda t=target: lite_int8(pipe, calibration, t))
+                    continue
                 attempt(made, "paddlelite", target, precision, lambda t=target, p=precision: pipe.lite(t, p))
                 if made[-1].manifest.get("file"):
                     _inherit_twin(made[-1], twin)
@@ -159,9 +179,14 @@ def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_
                 err = ConversionError(src.name, "tflite", "onnx2tf", "needs a verified ONNX artifact, which failed")
                 made.extend(_failed(src, "tflite", "cpu", p, err) for p in precisions)
             else:
-                tfl: list[Artifact] = []
-                attempt(tfl, "tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
-                made.extend(a for a in tfl if a.manifest.get("file") is None or a.precision in precisions)
+                if float_precisions:
+                    tfl: list[Artifact] = []
+                    attempt(tfl, "tflite", "cpu", "fp32+fp16", lambda: pipe.tflite(onnx_art))
+                    made.extend(a for a in tfl if a.manifest.get("file") is None or a.precision in precisions)
+                if calibration is not None:
+                    from edge_kit.pipeline_int8 import tflite_int8
+
+                    attempt(made, "tflite", "cpu", "int8", lambda: tflite_int8(pipe, onnx_art, calibration, int8_io))
         return made
 
     # The .nb chain and the ONNX -> TFLite chain only share the reference: run them side by side. Each

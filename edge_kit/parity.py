@@ -13,7 +13,8 @@ LIMITS = {
     "fp32": {"cosine_min": 0.99999, "max_abs_rel": 1e-3, "top1_min": 1.0, "top5_min": 1.0},
     # fp16: the task metric is the gate; cosine only catches garbage (untrained nets have tiny logit gaps).
     "fp16": {"cosine_min": 0.99, "max_abs_rel": None, "top1_min": 0.75, "top5_min": 0.8},
-    "int8": {"cosine_min": 0.98, "max_abs_rel": None, "top1_min": 0.6, "top5_min": 0.7},
+    # int8: the task metric is the gate; the cosine only catches a broken quantization (garbage, ~0-0.5).
+    "int8": {"cosine_min": 0.95, "max_abs_rel": None, "top1_min": 0.6, "top5_min": 0.7},
 }
 
 

@@ -70,10 +70,29 @@ class LiteRTSession(Session):
 
     def feed(self, inputs: Inputs) -> None:
         for d, x in zip(self._ins, _match([d["name"] for d in self._ins], inputs)):
-            self.interp.set_tensor(d["index"], _fit(x, d["shape"], d["dtype"]))
+            self.interp.set_tensor(d["index"], _fit(_quantize(x, d), d["shape"], d["dtype"]))
 
     def outputs(self) -> list[np.ndarray]:
-        return [self.interp.get_tensor(d["index"]).copy() for d in self._outs]
+        return [_dequantize(self.interp.get_tensor(d["index"]).copy(), d) for d in self._outs]
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    """Float input to an int8/uint8 tensor (an int8-I/O file): q = round(x / scale) + zero_point, as an
+    app would do with the scale/zero-point in the manifest. Anything else passes through."""
+    dtype = np.dtype(detail["dtype"])
+    scale, zero = detail.get("quantization", (0.0, 0))
+    if dtype.kind not in "iu" or not scale or not np.issubdtype(np.asarray(x).dtype, np.floating):
+        return x
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
+
+
+def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+    """Quantized output back to real values (scale * (q - zero_point)), so parity compares like with like."""
+    scale, zero = detail.get("quantization", (0.0, 0))
+    if np.dtype(detail["dtype"]).kind not in "iu" or not scale:
+        return y
+    return (scale * (y.astype(np.float32) - zero)).astype(np.float32)
 
 
 class OnnxRuntimeSession(Session):

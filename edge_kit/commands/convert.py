@@ -25,6 +25,8 @@ def _line(art) -> str:
         if metrics.get("outputs"):
             o = min(metrics["outputs"], key=lambda o: o["cosine"])
             parts.append(f"cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}")
+        if m.get("precision") == "int8" and metrics.get("outputs"):
+            parts.append("per-output max|d| " + ",".join(f"{o['max_abs']:.3g}" for o in metrics["outputs"]))
         if "top1_agreement" in metrics:
             parts.append(f"top1 {metrics['top1_agreement']:.0%} top5 {metrics['top5_agreement']:.0%}")
         if "pixel_agreement" in metrics:
@@ -41,6 +43,8 @@ def _line(art) -> str:
         base = parity.get("fp16_weight_baseline")
         if base:
             detail += f" (ONNX with fp16-rounded weights: {base['onnx_with_fp16_rounded_weights']:.4f})"
+        if parity.get("checked"):
+            detail += " [checked: Paddle's simulated-quantization program; ARM int8 kernels not run here]"
         if parity["status"] == "failed":
             detail += f" -- {parity['reason']}"
     elif parity.get("status") == "failed":
@@ -75,7 +79,8 @@ def run(args) -> int:
 
     arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
                    precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
-                   weights=args.weights, seed=args.seed, arm_check=args.arm_check)
+                   weights=args.weights, seed=args.seed, arm_check=args.arm_check, calib=args.calib,
+                   int8_io=args.int8_io)
     failed = [a for a in arts if not a.ok and a.format != "paddle"]
     where = Path(args.output).resolve() if args.output else "the cache"
     if args.json:
@@ -106,7 +111,11 @@ artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssl
     p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
     p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
     p.add_argument("--to", default="paddlelite,onnx,tflite", help="formats (default: %(default)s)")
-    p.add_argument("--precision", default="fp32", help="fp32,fp16 (default: %(default)s)")
+    p.add_argument("--precision", default="fp32", help="fp32,fp16,int8 (default: %(default)s)")
+    p.add_argument("--calib", metavar="PATH", help="int8 calibration set: a folder of images (preprocessed as the "
+                   "manifest says) or a .npy of preprocessed (N, C, H, W) inputs; at least 8")
+    p.add_argument("--int8-io", action="store_true", help="int8 TFLite with int8 input/output (scale and zero-point "
+                   "in the manifest); default: float I/O")
     p.add_argument("--lite-target", default="arm", help="Paddle-Lite targets: arm,opencl (default: %(default)s);"
                    " an x86 .nb is always made too, to check numbers on this machine")
     p.add_argument("--weights", metavar="FILE.pdparams", help="real weights for a zoo model (default: untrained)")

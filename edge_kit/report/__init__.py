@@ -41,6 +41,9 @@ def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) ->
         raise OutputDirError(f"cannot create report directory {out}: {err.strerror or err}") from err
     records = load_records(results_dir)
     tables = build_tables(records)
+    from edge_kit.report.accuracy import add_accuracy_columns, load_accuracy
+
+    add_accuracy_columns(tables, load_accuracy(results_dir))
     written = []
     try:
         if "md" in formats:
