@@ -34,6 +34,12 @@ def _labels(art: Artifact, source_labels: list[str], num_classes: int) -> tuple[
     return "labels.txt", "\n".join(f"class_{i}" for i in range(num_classes)) + "\n"
 
 
+def _num_outputs(art: Artifact) -> int:
+    """A user's classifier without a label list: one placeholder per output score, not 1000."""
+    shape = (art.manifest.get("outputs") or [{}])[0].get("shape") or [0]
+    return max(1, int(shape[-1])) if shape[-1] and shape[-1] > 0 else 1
+
+
 def _sample_jpeg(path: Path, hw: tuple[int, int]) -> None:
     from PIL import Image
 
@@ -45,7 +51,8 @@ def _sample_jpeg(path: Path, hw: tuple[int, int]) -> None:
 def _demo_settings(art: Artifact, model_dir: str, label_file: str) -> dict:
     m = art.manifest
     pre = m["preprocess"]
-    shape = m["inputs"][0]["shape"]
+    # a dynamic dim (-1) means nothing to the demo app: give it the shape the artifact was verified at
+    shape = (m.get("accepts") or {}).get("verified_at") or m["inputs"][0]["shape"]
     settings = {"MODEL_PATH_DEFAULT": f"models/{model_dir}", "LABEL_PATH_DEFAULT": f"labels/{label_file}",
                 "IMAGE_PATH_DEFAULT": "images/edgekit_sample.jpg", "CPU_THREAD_NUM_DEFAULT": "1",
                 "CPU_POWER_MODE_DEFAULT": "LITE_POWER_HIGH", "INPUT_COLOR_FORMAT_DEFAULT": pre["channel_order"],
@@ -117,13 +124,13 @@ def _tflite_task(art: Artifact, labels: tuple[str, str], work: Path, name: str) 
 
 def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: str = "fp32",
            lite_target: str = "arm", paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-           weights: Optional[str] = None, seed: int = 0, log=None) -> Path:
+           weights: Optional[str] = None, seed: int = 0, log=None, options: Optional[dict] = None) -> Path:
     from edge_kit.convert import _stderr, convert, resolve_source
 
     if app not in APPS:
         raise EdgekitError(f"unknown app {app!r}; choose from {', '.join(APPS)}")
     fmt = "paddlelite" if app == "paddlelite-demo" else "tflite"
-    kwargs = dict(paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    kwargs = dict(paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed, options=options)
     arts = convert(model, to=(fmt,), precisions=(precision,), lite_targets=(lite_target,), log=log or _stderr,
                    **kwargs)
     want = lite_target if fmt == "paddlelite" else "cpu"
@@ -133,7 +140,10 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         raise EdgekitError(f"not bundling: the {fmt} {want} {precision} artifact is not verified ({why})")
     src = resolve_source(model, **kwargs)
     name = art.model
-    labels = _labels(art, src.labels, (src.spec.num_classes if src.spec else 1000))
+    if src.kind != "zoo" and src.task == "unknown":
+        raise EdgekitError(f"not bundling {src.name}: its task is unknown (no toolkit config beside it says); "
+                           "a demo app needs one: pass --task")
+    labels = _labels(art, src.labels, (src.spec.num_classes if src.spec else _num_outputs(art)))
     dest = Path(out_dir) / f"{name}-{app}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))

@@ -52,22 +52,34 @@ def _failed(src: Source, fmt: str, target: str, precision: str, err: EdgekitErro
     return Artifact(Path(f"{src.name}.{fmt}.{target}.{precision}"), m)
 
 
+USER_OPTIONS = ("input_shape", "task", "mean", "std", "scale", "labels")
+
+
 def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-                   weights: Optional[str] = None, seed: int = 0) -> Source:
+                   weights: Optional[str] = None, seed: int = 0, options: Optional[dict] = None) -> Source:
+    """`options` (a user's model only): input_shape ("x:1,3,640,640" or {name: dims}), task, mean, std,
+    scale, labels (a file): they override what the export's own config says."""
     given = [x for x in (model, paddle_model, onnx) if x]
     if len(given) != 1:
         raise EdgekitError("give exactly one of: a zoo MODEL name, --paddle-model DIR, --onnx FILE")
+    options = {k: v for k, v in (options or {}).items() if v not in (None, "", [], ())}
+    unknown = set(options) - set(USER_OPTIONS)
+    if unknown:
+        raise EdgekitError(f"unknown option {sorted(unknown)[0]!r}")
     if paddle_model:
-        return paddle_source(paddle_model)
+        return paddle_source(paddle_model, options)
     if onnx:
-        return onnx_source(onnx)
+        return onnx_source(onnx, options)
+    if options:
+        raise EdgekitError(f"--{sorted(options)[0].replace('_', '-')} applies to --paddle-model / --onnx; a zoo "
+                           "model's shape, preprocessing and task are its own")
     return zoo_source(model, weights=weights, seed=seed)
 
 
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
-            seed: int = 0, log: Log = _stderr) -> list[Artifact]:
+            seed: int = 0, log: Log = _stderr, options: Optional[dict] = None) -> list[Artifact]:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`)."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, PRECISIONS),
@@ -75,10 +87,14 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
         bad = [v for v in values if v not in allowed]
         if bad:
             raise EdgekitError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
-    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed, options=options)
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
-                           "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
+                           "(x2paddle would have to translate the ONNX into a legacy Paddle program first, and it "
+                           "is not part of edgekit's toolchain; pass --to onnx,tflite)")
+    for key, note in src.origins.get("input_shape", {}).items():
+        if key in ("batch", "height_width"):
+            log(f"[{src.name}] input {src.input_name!r} {src.declared_shape}: {note}")
     pipe = Pipeline(src, log)
     artifacts = [pipe.reference()]
 

@@ -7,9 +7,11 @@ import json
 def run(args) -> int:
     from edge_kit.bundle import bundle
 
+    from edge_kit.commands.convert import user_options
+
     dest = bundle(args.model, app=args.app, out_dir=args.output, precision=args.precision,
                   lite_target=args.lite_target, paddle_model=args.paddle_model, onnx=args.onnx,
-                  weights=args.weights, seed=args.seed)
+                  weights=args.weights, seed=args.seed, options=user_options(args))
     info = json.loads((dest / "edgekit_bundle.json").read_text())
     print(f"{dest}: {info['app']} bundle of {info['model']} ({info['artifact']}, parity {info['parity']})")
     for f in sorted(p for p in dest.rglob("*") if p.is_file()):
@@ -28,4 +30,7 @@ def register(sub) -> None:
     p.add_argument("--weights", metavar="FILE.pdparams")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="bundles", help="where to write the bundle (default: %(default)s)")
+    from edge_kit.commands.convert import add_user_model_flags
+
+    add_user_model_flags(p)
     p.set_defaults(func=run)
