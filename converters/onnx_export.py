@@ -106,9 +106,12 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
         raise ValueError(f"paddle2onnx supports opsets 7..21, not {opset}")
     if os.environ.get("FLAGS_enable_pir_api") == "0":
         raise RuntimeError("the ONNX export translates to PIR: run it with FLAGS_enable_pir_api on")
-    program, params = Path(program), Path(params)
+    program, params, out_file = Path(program).resolve(), Path(params).resolve(), str(Path(out_file).resolve())
     fixes = {}
     work = Path(tempfile.mkdtemp(prefix="edgekit-p2o-"))
+    # paddle2onnx's optimizer can leave temporary files (sym_shape_infer_temp.onnx, external-data blobs) in
+    # the working directory; this child works in its scratch directory, not the user's
+    os.chdir(work)
     try:
         if program.suffix == ".pdmodel":
             fixed_bytes, fixes["zero_d_slices"] = zero_d_slices(program.read_bytes())
