@@ -73,14 +73,15 @@ def specialise(model, shapes: dict[str, list[int]]):
 
 def tf_safe_node_names(model) -> int:
     """Node names TensorFlow accepts as scopes (^[A-Za-z0-9_.\\/>-]*$). Older paddle2onnx releases leave nodes
-    nameless (RapidOCR's ONNX files) and onnxsim then names them "<op>@<n>"; onnx2tf fails on those
+    nameless (RapidOCR's ONNX files); onnxsim then names them "<op>@<n>", and onnx2tf fails on those
     ("'Softmax@0' is not a valid scope name")."""
     import re
 
     taken = {n.name for n in model.graph.node}
     changed = 0
     for i, node in enumerate(model.graph.node):
-        if node.name and re.fullmatch(r"[A-Za-z0-9_.\\/>-]+", node.name) and not node.name[0] in "_-/>":
+        # a nameless node is named by onnx2tf itself (fine); only names onnx2tf would pass through are fixed
+        if not node.name or (re.fullmatch(r"[A-Za-z0-9_.\\/>-]+", node.name) and node.name[0] not in "_-/>"):
             continue
         name = re.sub(r"[^A-Za-z0-9_.]", "_", node.name or "").strip("_") or node.op_type
         name = f"{node.op_type}_{name}" if not name[0].isalnum() else name

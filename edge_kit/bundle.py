@@ -76,7 +76,8 @@ def _paddlelite_demo(art: Artifact, labels: tuple[str, str], work: Path, name: s
         (assets / sub).mkdir(parents=True, exist_ok=True)
     shutil.copy2(art.path, assets / "models" / name / "model.nb")
     (assets / "labels" / labels[0]).write_text(labels[1])
-    _sample_jpeg(assets / "images" / "edgekit_sample.jpg", tuple(art.manifest["inputs"][0]["shape"][2:]))
+    shape = (art.manifest.get("accepts") or {}).get("verified_at") or art.manifest["inputs"][0]["shape"]
+    _sample_jpeg(assets / "images" / "edgekit_sample.jpg", tuple(shape[2:]))
     settings = _demo_settings(art, name, labels[0])
     (work / "settings_strings.xml").write_text(_strings_xml(settings))
     return {"settings": settings, "model_file": f"app/src/main/assets/models/{name}/model.nb"}
