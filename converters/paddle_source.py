@@ -30,15 +30,44 @@ def locate_program(model_dir: Path) -> tuple[Path, Path]:
     progs = sorted(model_dir.glob("*.pdmodel"))
     if len(progs) == 1 and progs[0].with_suffix(".pdiparams").exists():
         return progs[0], progs[0].with_suffix(".pdiparams")
-    if list(model_dir.glob("*.json")) and list(model_dir.glob("*.pdiparams")):
-        raise ModelFileError(f"{model_dir} holds a PIR program (.json), which Paddle-Lite 2.13 cannot read; "
-                             "re-export with FLAGS_enable_pir_api=0 to get a .pdmodel")
-    raise ModelFileError(f"{model_dir}: no model.pdmodel / inference.pdmodel with its .pdiparams found")
+    # Paddle 3's default export (PIR): inference.json + inference.pdiparams
+    for stem in ("inference", "model"):
+        prog, params = model_dir / f"{stem}.json", model_dir / f"{stem}.pdiparams"
+        if prog.exists():
+            if not params.exists():
+                raise ModelFileError(f"{prog} has no {params.name} beside it")
+            return prog, params
+    raise ModelFileError(f"{model_dir}: no model.pdmodel / inference.pdmodel / inference.json with its .pdiparams found")
+
+
+def is_pir(prog: Path) -> bool:
+    return Path(prog).suffix == ".json"
+
+
+def _pir_ops(prog: Path) -> list[dict]:
+    import json
+
+    doc = json.loads(Path(prog).read_text())
+    return doc["program"]["regions"][0]["blocks"][0]["ops"]
+
+
+def _pir_attr(op: dict, name: str):
+    return next((a["AT"]["D"] for a in op.get("A", []) if a.get("N") == name), None)
 
 
 def check_program_file(prog: Path) -> None:
     """Parse the ProgramDesc in-process (cheap, cannot crash) so a corrupt file fails with a clear message."""
     from converters.program_proto import framework_pb2
+
+    if is_pir(prog):
+        try:
+            ops = _pir_ops(prog)
+        except Exception as exc:
+            raise ModelFileError(f"{prog}: not a Paddle PIR program ({type(exc).__name__}); the file is corrupt or "
+                                 "truncated")
+        if not any(op.get("#") in ("1.data", "1.feed") for op in ops):
+            raise ModelFileError(f"{prog}: parsed, but holds no inference program (no data op)")
+        return
 
     desc = framework_pb2().ProgramDesc()
     try:
@@ -50,8 +79,23 @@ def check_program_file(prog: Path) -> None:
 
 
 def program_io(prog: Path) -> tuple[list[dict], list[dict], list[str]]:
-    """Inputs and outputs (name, shape, dtype) and the sorted op types of a legacy program."""
+    """Inputs and outputs (name, shape, dtype) and the sorted op types of a legacy or PIR program."""
     from converters.program_proto import framework_pb2
+
+    if is_pir(prog):
+        ops = _pir_ops(prog)
+
+        def out_type(op):
+            t = op["O"][0]["TT"]["D"]
+            return [int(d) for d in t[1]], t[0]["#"].replace("0.t_", "").replace("f32", "float32").replace(
+                "f16", "float16").replace("i64", "int64").replace("i32", "int32")
+
+        inputs = [{"name": _pir_attr(op, "name"), "shape": out_type(op)[0], "dtype": out_type(op)[1]}
+                  for op in ops if op.get("#") == "1.data"]
+        outputs = [{"name": _pir_attr(op, "name"), "shape": out_type(op)[0], "dtype": out_type(op)[1]}
+                   for op in ops if op.get("#") == "1.fetch"]
+        types = sorted({op["#"].split(".", 1)[1] for op in ops if op.get("#", "p") != "p"} - {"data", "fetch"})
+        return inputs, outputs, types
 
     desc = framework_pb2().ProgramDesc()
     desc.ParseFromString(Path(prog).read_bytes())
@@ -136,6 +180,10 @@ def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz:
     config = pi.Config(program, params)
     config.disable_gpu()
     config.disable_glog_info()
+    if is_pir(Path(program)):
+        # Paddle 3.3's oneDNN executor rejects PIR array<double> attributes (nearest_interp's scale):
+        # "ConvertPirAttribute2RuntimeAttribute not support". The plain CPU kernels run them.
+        config.disable_mkldnn()
     config.set_cpu_math_library_num_threads(1)
     predictor = pi.create_predictor(config)
     data = np.load(inputs_npz)

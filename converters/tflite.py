@@ -74,7 +74,7 @@ class _NoSavedModel:
 
 
 def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: str,
-                         write_saved_model: bool = False) -> dict:
+                         write_saved_model: bool = False, input_shapes: dict | None = None) -> dict:
     import contextlib
 
     import onnx
@@ -85,6 +85,14 @@ def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: 
     # The TFLite-specific rewrite goes into a copy: the ONNX artifact stays as paddle2onnx made it.
     model = onnx.load(onnx_file)
     passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
+    if input_shapes:  # dynamic dims: TFLite gets the verified shape (converters.onnx_shapes)
+        from converters.onnx_shapes import specialise
+        model, how = specialise(model, input_shapes)
+        passes["input_shape_fixed"] = ";".join(f"{k}:{','.join(map(str, v))}" for k, v in input_shapes.items())
+        passes["input_shape_fixed_by"] = how
+    from converters.onnx_shapes import tf_safe_node_names
+
+    passes["tf_safe_node_names"] = tf_safe_node_names(model)
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"

@@ -39,6 +39,12 @@ def _label_names(src, num_classes: int) -> tuple[str, list[str]]:
     return "labels.txt", [f"class_{i}" for i in range(num_classes)]
 
 
+def _num_outputs(art: Artifact) -> int:
+    """A user's classifier without a label list: one placeholder per output score, not 1000."""
+    shape = (art.manifest.get("outputs") or [{}])[0].get("shape") or [0]
+    return max(1, int(shape[-1])) if shape[-1] and shape[-1] > 0 else 1
+
+
 def _sample_image(path: Path, src) -> None:
     """The test picture. An untrained detector scores like a detector only on the images its objectness
     prior was calibrated on, so a zoo YOLO without weights gets its first calibration image, lossless
@@ -188,13 +194,18 @@ def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work
 
 def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: str = "fp32",
            lite_target: str = "arm", paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-           weights: Optional[str] = None, seed: int = 0, check: bool = False, log=None) -> Path:
+           weights: Optional[str] = None, seed: int = 0, check: bool = False, log=None,
+           options: Optional[dict] = None) -> Path:
     from edge_kit.apps import resolve_app
     from edge_kit.apps.check import CHECK_DIR, check_bundle
     from edge_kit.convert import _stderr, resolve_source
 
     log = log or _stderr
-    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed,
+                         options=options)
+    if src.kind != "zoo" and src.task == "unknown":
+        raise EdgekitError(f"not bundling {src.name}: its task is unknown (no toolkit config beside it says); "
+                           "a demo app needs one: pass --task")
     contract = resolve_app(app, src.task)
     # Everything that can refuse does so before any conversion.
     why = contract.refuse(src)
@@ -214,7 +225,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
 
     art, twin = _convert_for(src, contract, precision, lite_target, log)
     name = art.model
-    label_file, names = _label_names(src, src.spec.num_classes if src.spec else 1000)
+    label_file, names = _label_names(src, src.spec.num_classes if src.spec else _num_outputs(art))
     dest = Path(out_dir) / f"{name}-{contract.name}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))

@@ -67,15 +67,27 @@ def _failed(src: Source, fmt: str, target: str, precision: str, err: EdgekitErro
     return Artifact(Path(f"{src.name}.{fmt}.{target}.{precision}"), m)
 
 
+USER_OPTIONS = ("input_shape", "task", "mean", "std", "scale", "labels")
+
+
 def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-                   weights: Optional[str] = None, seed: int = 0) -> Source:
+                   weights: Optional[str] = None, seed: int = 0, options: Optional[dict] = None) -> Source:
+    """`options` (a user's model only): input_shape ("x:1,3,640,640" or {name: dims}), task, mean, std,
+    scale, labels (a file): they override what the export's own config says."""
     given = [x for x in (model, paddle_model, onnx) if x]
     if len(given) != 1:
         raise EdgekitError("give exactly one of: a zoo MODEL name, --paddle-model DIR, --onnx FILE")
+    options = {k: v for k, v in (options or {}).items() if v not in (None, "", [], ())}
+    unknown = set(options) - set(USER_OPTIONS)
+    if unknown:
+        raise EdgekitError(f"unknown option {sorted(unknown)[0]!r}")
     if paddle_model:
-        return paddle_source(paddle_model)
+        return paddle_source(paddle_model, options)
     if onnx:
-        return onnx_source(onnx)
+        return onnx_source(onnx, options)
+    if options:
+        raise EdgekitError(f"--{sorted(options)[0].replace('_', '-')} applies to --paddle-model / --onnx; a zoo "
+                           "model's shape, preprocessing and task are its own")
     return zoo_source(model, weights=weights, seed=seed)
 
 
@@ -83,10 +95,12 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
             seed: int = 0, log: Log = _stderr, arm_check: bool = False, calib: Optional[str] = None,
-            int8_io: bool = False) -> Conversion:
+            int8_io: bool = False, options: Optional[dict] = None) -> Conversion:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`), and the
     time of each stage. arm_check: also run every TFLite artifact on aarch64 kernels under emulation
-    (edge_kit.arm_check). int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs."""
+    (edge_kit.arm_check). int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs.
+    options: a user model's input shape, task and preprocessing (edge_kit.sources; the CLI's --input-shape,
+    --task, --mean, --std, --scale, --labels)."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
@@ -96,10 +110,14 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     from converters.arm_emulation import find_env
 
     arm_env = find_env() if arm_check else None  # before any work: a missing ARM environment is an error
-    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed)
+    src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed, options=options)
     if src.kind == "onnx" and "paddlelite" in to:
         raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
-                           "(convert the ONNX to Paddle first, e.g. with x2paddle, and use --paddle-model)")
+                           "(x2paddle would have to translate the ONNX into a legacy Paddle program first, and it "
+                           "is not part of edgekit's toolchain; pass --to onnx,tflite)")
+    for key, note in src.origins.get("input_shape", {}).items():
+        if key in ("batch", "height_width"):
+            log(f"[{src.name}] input {src.input_name!r} {src.declared_shape}: {note}")
     calibration = None
     if "int8" in precisions:  # a bad calibration set fails before any conversion starts
         from edge_kit.datasets import load_calibration

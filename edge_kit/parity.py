@@ -67,7 +67,9 @@ def tensor_metrics(ref: np.ndarray, got: np.ndarray) -> dict:
 
 
 def topk_agreement(ref_logits: np.ndarray, got_logits: np.ndarray, k: int) -> float:
-    """Fraction of the reference's top-k classes the artifact also ranks in its top-k (k=1: same top-1)."""
+    """Fraction of the reference's top-k classes the artifact also ranks in its top-k (k=1: same top-1).
+    A model with fewer than k classes (a 2-way text-direction classifier) is scored over all of them."""
+    k = min(k, ref_logits.shape[-1])
     ref_top = np.argsort(-ref_logits, axis=-1)[..., :k]
     got_top = np.argsort(-got_logits, axis=-1)[..., :k]
     hits = [len(set(a) & set(b)) / k for a, b in zip(ref_top.reshape(-1, k), got_top.reshape(-1, k))]

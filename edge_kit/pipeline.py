@@ -22,6 +22,7 @@ from edge_kit import __version__
 from edge_kit.cache import building, entry_dir, entry_key, reusable
 from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
+from edge_kit.errors import ConversionError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
 from edge_kit.parity import compare
 from edge_kit.sources import Source
@@ -32,6 +33,17 @@ Log = Callable[[str], None]
 
 def _versions(*names: str) -> dict:
     return {n: version(n) for n in names}
+
+
+PIR_NO_LITE = ("Paddle-Lite 2.13's Opt reads only legacy ProgramDesc (.pdmodel) programs, and Paddle 3.3 has no "
+               "PIR -> ProgramDesc translation (paddle.pir.translate_to_pir is one-way; a loaded PIR program cannot be "
+               "re-traced or re-saved under OldIrGuard). Re-export the model with FLAGS_enable_pir_api=0 "
+               "(paddle.jit.save then writes inference.pdmodel) and convert that")
+
+
+def _program_name(src: Source) -> str:
+    """The reference program keeps the source's format: legacy .pdmodel or Paddle 3's PIR .json."""
+    return "reference.json" if src.program is not None and src.program.suffix == ".json" else "reference.pdmodel"
 
 
 class Pipeline:
@@ -90,14 +102,14 @@ class Pipeline:
         key = self._reference_key(graph)
         final = entry_dir("reference", key)
         stage = f"reference ({graph} graph)"
-        main = "reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"
+        main = "reference.onnx" if self.src.kind == "onnx" else _program_name(self.src)
         if not reusable("reference", key, (main, "reference_outputs.npz", "parity_inputs.npz"), self.log):
             with self._timed(stage, "exporting and running the source model"), building("reference", key) as work:
                 self._build_reference(work, graph)
         else:
             self._cached(stage)
         self.refs[graph] = final
-        return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else "reference.pdmodel"))
+        return Artifact.load(final / ("reference.onnx" if self.src.kind == "onnx" else _program_name(self.src)))
 
     def ref_dir(self, fmt: str) -> Path:
         graph = graph_for_format(fmt, self.graphs)
@@ -118,7 +130,7 @@ class Pipeline:
             manifest.update(status="ok", parity={"status": "reference", "reason": "the user's ONNX is the reference"})
             Artifact(ref, manifest).save()
             return
-        prog, params = work / "reference.pdmodel", work / "reference.pdiparams"
+        prog, params = work / _program_name(self.src), work / "reference.pdiparams"
         info = {}
         if self.src.kind == "zoo":
             # Export and reference run in one child: Paddle is imported once (about 3 s of a cold conversion).
@@ -135,7 +147,8 @@ class Pipeline:
             run_isolated("converters.paddle_source:child_reference_outputs",
                          {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
                           "out_npz": str(work / "reference_outputs.npz")},
-                         model=self.src.name, stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+                         model=self.src.name, stage="reference run", tool="Paddle Inference",
+                         env={} if prog.suffix == ".json" else LEGACY_ENV)
         ins, outs, _ = program_io(prog)
         manifest = self._manifest("paddle", "cpu", "fp32", prog, ins, outs, {"paddlepaddle": version("paddlepaddle")},
                                   time.time() - t0)
@@ -169,7 +182,21 @@ class Pipeline:
                 "sha256": sha256_file(path), "inputs": inputs, "outputs": outputs,
                 "preprocess": self.src.preprocess.as_dict(), "source": self.src.describe,
                 "tools": {"edgekit": __version__, **tools}, "seconds": round(seconds, 2),
-                "runs_here": fmt != "paddlelite" or target == "x86"}
+                "runs_here": fmt != "paddlelite" or target == "x86", **self._shape_record(fmt, inputs)}
+
+    def _shape_record(self, fmt: str, inputs) -> dict:
+        """A user's model: what this artifact accepts, and where shape, preprocessing, task, labels came from."""
+        if self.src.declared_shape is None:
+            return {}
+        from edge_kit.shapes import accepts
+
+        file_shape = inputs[0]["shape"] if inputs else list(self.src.input_shape)
+        if fmt == "tflite":  # NHWC in the file; say it in NCHW like the others
+            file_shape = [file_shape[0], file_shape[3], file_shape[1], file_shape[2]] if len(file_shape) == 4 else file_shape
+        record = accepts(file_shape if fmt != "tflite" else self.src.declared_shape, list(self.src.input_shape), fmt)
+        record["input"] = self.src.input_name
+        record["verified_at"] = list(self.src.input_shape)
+        return {"accepts": record, "origins": self.src.origins, "labels_count": len(self.src.labels)}
 
     def _verify(self, manifest: dict, path: Path) -> None:
         t0 = time.perf_counter()
@@ -190,7 +217,7 @@ class Pipeline:
             manifest["parity"] = {"status": "failed", "reason": f"runtime error: {type(exc).__name__}: {exc}"}
             manifest["status"] = "failed"
             return
-        result = compare(self.src.task, manifest["precision"], self.ref_outputs(fmt), got, graph=manifest["graph"],
+        result = compare(self.src.parity_task, manifest["precision"], self.ref_outputs(fmt), got, graph=manifest["graph"],
                          input_hw=tuple(self.src.input_shape[2:]))
         result["reference"] = "Paddle Inference on the source program" if self.src.kind != "onnx" else \
             "onnxruntime on the source ONNX"
@@ -202,6 +229,8 @@ class Pipeline:
     def lite(self, target: str, precision: str) -> Artifact:
         name = f"{self.src.name}.{target}.{precision}.nb"
         ref = self.ref_dir("paddlelite")
+        if (ref / "reference.json").exists():
+            raise ConversionError(self.src.name, f"paddlelite {target} {precision}", "paddlelite Opt", PIR_NO_LITE)
         key = entry_key(stage="paddlelite", ref=ref.name, target=target, precision=precision,
                         tools=_versions("paddlelite"))
         final = entry_dir("paddlelite", key) / name
@@ -244,14 +273,16 @@ class Pipeline:
                 if self.src.kind == "onnx":
                     shutil.copy2(ref / "reference.onnx", work / name)
                 else:
-                    run_isolated("converters.onnx_export:child_paddle_to_onnx",
-                                 {"program": str(ref / "reference.pdmodel"),
+                    made = run_isolated("converters.onnx_export:child_paddle_to_onnx",
+                                 {"program": str(ref / _program_name(self.src)),
                                   "params": str(ref / "reference.pdiparams"), "out_file": str(work / name)},
                                  model=self.src.name, stage="onnx export", tool="paddle2onnx")
                 ins, outs = onnx_export.onnx_io(work / name)
                 m = self._manifest("onnx", "cpu", "fp32", work / name, ins, outs,
                                    _versions("paddle2onnx", "onnx"), time.time() - t0)
                 m["opset"] = onnx_export.OPSET
+                if self.src.kind != "onnx":
+                    m["export_fixes"] = made.get("fixes", {})
                 self._verify(m, work / name)
                 Artifact(work / name, m).save()
         else:
@@ -260,7 +291,9 @@ class Pipeline:
 
     def tflite(self, onnx_artifact: Artifact) -> list[Artifact]:
         names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
-        key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"))
+        shapes = self._tflite_shapes(onnx_artifact)
+        key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"),
+                        **({"input_shapes": shapes} if shapes else {}))
         folder = entry_dir("tflite", key)
         if not reusable("tflite", key, tuple(names.values()), self.log):
             with self._timed("tflite", "onnx2tf (fp32 + fp16)"), building("tflite", key) as work:
@@ -270,7 +303,8 @@ class Pipeline:
                 made = (warm.run if warm else run_isolated)(
                     tflite.child_onnx_to_tflite,
                     {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                     "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"])},
+                     "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"]),
+                     **({"input_shapes": shapes} if shapes else {})},
                     model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
                 (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
                 for precision, n in names.items():
@@ -288,6 +322,13 @@ class Pipeline:
             self._cached("tflite")
         return [Artifact.load(folder / names[p]) for p in PRECISIONS]
 
+    def _tflite_shapes(self, onnx_artifact: Artifact):
+        """TFLite has no dynamic dims: an ONNX input with any becomes the verified shape (the manifest says so)."""
+        ins = onnx_artifact.manifest.get("inputs") or []
+        if not any(d <= 0 for i in ins for d in i["shape"]):
+            return None
+        return {ins[0]["name"]: list(self.src.input_shape)}
+
     def _fp16_baseline(self, manifest: dict, onnx_file: Path) -> None:
         """How much does fp16 itself cost this model? Score the ONNX model run in fp32 with its weights
         rounded to fp16 by the same task metric. Not a bit-exact twin (onnx2tf folds batch norm into the
@@ -296,7 +337,7 @@ class Pipeline:
         from edge_kit.infer import run_onnx_fp16_weights
 
         emulated = run_onnx_fp16_weights(onnx_file, [self.ref_inputs("tflite")])
-        base = compare(self.src.task, "fp16", self.ref_outputs("tflite"), emulated, graph="raw",
+        base = compare(self.src.parity_task, "fp16", self.ref_outputs("tflite"), emulated, graph="raw",
                        input_hw=tuple(self.src.input_shape[2:]))["metrics"]
         metric = next((k for k in ("ap50_vs_reference", "miou_vs_reference", "top1_agreement") if k in base), None)
         if metric is None:

@@ -16,7 +16,7 @@ import numpy as np
 from edge_kit.errors import ModelFileError, UnsupportedOpError
 from edge_kit.images import natural_images, preprocess
 from edge_kit.manifest import sha256_file
-from edge_kit.zoo.registry import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, Preprocess, get_model
+from edge_kit.zoo.registry import ModelSpec, Preprocess, get_model
 
 PARITY_IMAGES = 8
 
@@ -37,6 +37,18 @@ class Source:
     seed: int = 0
     labels: list[str] = field(default_factory=list)
     describe: dict = field(default_factory=dict)
+    input_name: str = "image"
+    declared_shape: Optional[list] = None   # the model's own input shape, -1 where dynamic
+    origins: dict = field(default_factory=dict)  # where the shape, preprocessing, task and labels came from
+
+    @property
+    def parity_task(self) -> str:
+        """How parity judges the outputs. A user's model is compared by its task's metric only where edgekit
+        knows the output layout (a classifier's scores); everything else (OCR maps, sequences, a toolkit's
+        own detection or segmentation outputs) is compared as tensors."""
+        if self.kind == "zoo" or self.task == "classification":
+            return self.task
+        return "tensors"
 
     def parity_inputs(self) -> np.ndarray:
         """Fixed natural-looking images, preprocessed as the app would, NCHW float32."""
@@ -96,58 +108,56 @@ def zoo_source(name: str, weights: Optional[str] = None, seed: int = 0) -> Sourc
                             "weights": weights or f"untrained (seed {seed}): for latency and conversion checks"})
 
 
-def _paddlex_yaml(path: Path) -> tuple[Optional[Preprocess], Optional[str], list[str]]:
-    """Preprocessing, task and labels from a PaddleX model.yml (Transforms: ResizeByShort, CenterCrop,
-    Resize, Normalize...)."""
-    import yaml
+def _user_source(kind: str, name: str, inputs: list[dict], cfg, options: dict) -> dict:
+    """Shape, preprocessing, task and labels of a user's model: flags, then the export's config, then
+    defaults; a dynamic dim that matters with no value is an error (edge_kit.shapes)."""
+    from edge_kit.export_config import resolve_preprocess
+    from edge_kit.shapes import parse_input_shapes, resolve_shape
 
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ModelFileError(f"{path}: not valid YAML ({exc.__class__.__name__})")
-    transforms = doc.get("Transforms") or doc.get("test_transforms") or []
-    mean, std, size, short = IMAGENET_MEAN, IMAGENET_STD, None, None
-    for item in transforms:
-        (name, args), = item.items() if isinstance(item, dict) else ((item, {}),)
-        args = args or {}
-        if name == "Normalize":
-            mean, std = tuple(args.get("mean", mean)), tuple(args.get("std", std))
-        elif name == "ResizeByShort":
-            short = args.get("short_size")
-        elif name in ("CenterCrop", "Resize"):
-            s = args.get("crop_size", args.get("target_size"))
-            size = (s, s) if isinstance(s, int) else tuple(s) if s else None
-    task = {"classifier": "classification", "detector": "detection",
-            "segmenter": "semantic_segmentation"}.get(str(doc.get("_Attributes", {}).get("model_type", "")).lower())
-    labels = list(doc.get("_Attributes", {}).get("labels", []) or [])
-    pre = Preprocess(resize=size, resize_short=short, mean=mean, std=std) if size else None
-    return pre, task, labels
+    if len(inputs) != 1 or len(inputs[0]["shape"]) != 4:
+        raise ModelFileError(f"{name}: edgekit converts image models with one NCHW input; found "
+                             f"{[(i['name'], i['shape']) for i in inputs]}")
+    given = parse_input_shapes(options.get("input_shape"))
+    declared = [int(d) for d in inputs[0]["shape"]]
+    shape, shape_origin = resolve_shape(inputs[0]["name"], declared, given, cfg.resize_hw,
+                                        cfg.origin.get("resize_hw", cfg.file or ""))
+    pre, task, labels, origins = resolve_preprocess(
+        cfg, tuple(shape[2:]), mean=options.get("mean"), std=options.get("std"), scale=options.get("scale"),
+        task=options.get("task"), labels_file=options.get("labels"))
+    origins["input_shape"] = shape_origin
+    return {"shape": tuple(shape), "declared": declared, "input_name": inputs[0]["name"], "pre": pre,
+            "task": task, "labels": labels, "origins": origins}
 
 
-def paddle_source(model_dir: str) -> Source:
-    from converters.paddle_source import check_program_file, locate_program, program_io
+def _options_key(options: dict) -> str:
+    return repr(sorted((k, v) for k, v in (options or {}).items() if v is not None))
 
+
+def paddle_source(model_dir: str, options: Optional[dict] = None) -> Source:
+    """A user's exported Paddle inference model: legacy `.pdmodel` or Paddle 3's PIR `inference.json`, with
+    its toolkit's config (edge_kit.export_config) if one is beside it. `options`: input_shape, task, mean,
+    std, scale, labels (the CLI flags)."""
+    from converters.paddle_source import check_program_file, is_pir, locate_program, program_io
+    from edge_kit.export_config import read_export_config
+
+    options = options or {}
     prog, params = locate_program(Path(model_dir))
     check_program_file(prog)
     inputs, _, _ = program_io(prog)
-    if not inputs or len(inputs[0]["shape"]) != 4:
-        raise ModelFileError(f"{prog}: edgekit converts image models with one NCHW input; found {inputs}")
-    shape = tuple(1 if d < 0 else d for d in inputs[0]["shape"])
-    pre, task, labels = None, None, []
-    yml = Path(model_dir) / "model.yml"
-    if yml.exists():
-        pre, task, labels = _paddlex_yaml(yml)
-    if pre is None:
-        pre = Preprocess(resize=tuple(shape[2:]), resize_short=None, mean=IMAGENET_MEAN, std=IMAGENET_STD)
-    if any(d <= 0 for d in shape[2:]):
-        shape = (1, 3, *pre.resize)
-    key = _key("paddle", sha256_file(prog), sha256_file(params), shape)
-    return Source("paddle", Path(model_dir).resolve().name, task or "unknown", shape, pre, key, program=prog,
-                  params=params, labels=labels,
-                  describe={"kind": "paddle", "dir": str(Path(model_dir).resolve()), "model_yml": yml.exists()})
+    cfg = read_export_config(Path(model_dir))
+    name = Path(model_dir).resolve().name
+    u = _user_source("paddle", name, inputs, cfg, options)
+    key = _key("paddle", sha256_file(prog), sha256_file(params), u["shape"], _options_key(options),
+               sha256_file(Path(model_dir) / cfg.file) if cfg.file else "")
+    return Source("paddle", name, u["task"], u["shape"], u["pre"], key, program=prog,
+                  params=params, labels=u["labels"], input_name=u["input_name"], declared_shape=u["declared"],
+                  origins=u["origins"],
+                  describe={"kind": "paddle", "dir": str(Path(model_dir).resolve()),
+                            "program_format": "PIR json (Paddle 3)" if is_pir(prog) else "legacy ProgramDesc (.pdmodel)",
+                            "config": cfg.file, "toolkit": cfg.toolkit, "model_yml": cfg.file == "model.yml"})
 
 
-def onnx_source(path: str) -> Source:
+def onnx_source(path: str, options: Optional[dict] = None) -> Source:
     import onnx
 
     from converters.onnx_export import onnx_io
@@ -163,10 +173,14 @@ def onnx_source(path: str) -> Source:
     custom = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in ("", "ai.onnx")})
     if custom:
         raise UnsupportedOpError(f"{path}: ops outside the ONNX standard have no TFLite conversion: {', '.join(custom)}")
+    from edge_kit.export_config import read_export_config
+
+    options = options or {}
     inputs, _ = onnx_io(p)
-    if len(inputs) != 1 or len(inputs[0]["shape"]) != 4:
-        raise ModelFileError(f"{path}: edgekit converts image models with one NCHW input; found {inputs}")
-    shape = tuple(1 if d <= 0 else d for d in inputs[0]["shape"])
-    pre = Preprocess(resize=tuple(shape[2:]), resize_short=None, mean=IMAGENET_MEAN, std=IMAGENET_STD)
-    return Source("onnx", p.stem, "unknown", shape, pre, _key("onnx", sha256_file(p)), onnx=p,
-                  describe={"kind": "onnx", "file": str(p.resolve())})
+    cfg = read_export_config(p.parent)  # an exported ONNX often sits beside its toolkit's config
+    u = _user_source("onnx", p.name, inputs, cfg, options)
+    key = _key("onnx", sha256_file(p), u["shape"], _options_key(options),
+               sha256_file(p.parent / cfg.file) if cfg.file else "")
+    return Source("onnx", p.stem, u["task"], u["shape"], u["pre"], key, onnx=p, labels=u["labels"],
+                  input_name=u["input_name"], declared_shape=u["declared"], origins=u["origins"],
+                  describe={"kind": "onnx", "file": str(p.resolve()), "config": cfg.file, "toolkit": cfg.toolkit})

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import argparse
-
 import json
 
 
 def run(args) -> int:
     from edge_kit.apps.check import check_bundle
     from edge_kit.bundle import bundle
+    from edge_kit.commands.convert import user_options
     from edge_kit.errors import EdgekitError
 
     if args.check_only:
@@ -19,7 +19,8 @@ def run(args) -> int:
         raise EdgekitError("give --app (or --check-only BUNDLE_DIR)")
     dest = bundle(args.model, app=args.app, out_dir=args.output, precision=args.precision,
                   lite_target=args.lite_target, paddle_model=args.paddle_model, onnx=args.onnx,
-                  weights=args.weights, seed=args.seed, check=args.check)
+                  weights=args.weights, seed=args.seed, check=args.check,
+                  options=user_options(args))
     info = json.loads((dest / "edgekit_bundle.json").read_text())
     print(f"{dest}: {info['app_title']} bundle of {info['model']} ({info['artifact']}, parity {info['parity']})")
     for f in sorted(p for p in dest.rglob("*") if p.is_file()):
@@ -67,4 +68,7 @@ app's pre- and post-processing on the x86 twin / TFLite and fails on a contract 
     p.add_argument("--weights", metavar="FILE.pdparams")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="bundles", help="where to write the bundle (default: %(default)s)")
+    from edge_kit.commands.convert import add_user_model_flags
+
+    add_user_model_flags(p)
     p.set_defaults(func=run)

@@ -18,6 +18,7 @@ def _line(art) -> str:
     what = f"{m['format']:<10} {m['target']:<6} {m['precision']:<5}"
     if m.get("file") is None:
         return f"  {status} {what} {m.get('reason', '')}"
+    accepts = m.get("accepts")
     metrics = parity.get("metrics", {})
     detail = parity.get("status", "")
     if parity.get("status") in ("passed", "failed") and metrics:
@@ -51,6 +52,8 @@ def _line(art) -> str:
         detail = f"parity failed: {parity.get('reason', '')}"
     elif parity.get("status") == "not_run":
         detail = f"parity not run here ({parity['reason']})"
+    if accepts:
+        detail += f" [input {accepts['input']} {accepts['shape']}]"
     line = f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
     if m.get("parity_arm64"):
         from edge_kit.arm_check import summary
@@ -69,6 +72,35 @@ def _timing(conversion) -> str:
     return f"time: {conversion.seconds:.1f} s wall" + (f" ({'; '.join(parts)})" if parts else "")
 
 
+def user_options(args) -> dict:
+    """The flags that describe a user's model (edge_kit.convert.USER_OPTIONS)."""
+    def floats(flag, text):
+        if text is None:
+            return None
+        try:
+            vals = [float(v) for v in _csv(text)]
+        except ValueError:
+            from edge_kit.errors import EdgekitError
+
+            raise EdgekitError(f"--{flag} {text!r}: give numbers separated by commas, e.g. 0.5,0.5,0.5")
+        return vals[0] if flag == "scale" else tuple(vals)
+
+    return {"input_shape": args.input_shape, "task": args.task, "mean": floats("mean", args.mean),
+            "std": floats("std", args.std), "scale": floats("scale", args.scale), "labels": args.labels}
+
+
+def add_user_model_flags(p) -> None:
+    g = p.add_argument_group("your own model (--paddle-model / --onnx); flags override the export's config")
+    g.add_argument("--input-shape", action="append", metavar="NAME:N,C,H,W",
+                   help="input shape, e.g. x:1,3,640,640 (or 1,3,640,640 for a one-input model); needed when the "
+                        "model's height/width are dynamic; applies to every format")
+    g.add_argument("--task", help="classification, detection, semantic_segmentation, text_detection, ...")
+    g.add_argument("--mean", metavar="M,M,M", help="per-channel mean, after --scale")
+    g.add_argument("--std", metavar="S,S,S", help="per-channel std")
+    g.add_argument("--scale", metavar="F", help="pixel multiplier before mean/std (e.g. 0.00392157 = 1/255)")
+    g.add_argument("--labels", metavar="FILE", help="class names, one per line")
+
+
 def run(args) -> int:
     from edge_kit.convert import FORMATS, PRECISIONS, convert
     from edge_kit.errors import EdgekitError
@@ -80,7 +112,7 @@ def run(args) -> int:
     arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
                    precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
                    weights=args.weights, seed=args.seed, arm_check=args.arm_check, calib=args.calib,
-                   int8_io=args.int8_io)
+                   int8_io=args.int8_io, options=user_options(args))
     failed = [a for a in arts if not a.ok and a.format != "paddle"]
     where = Path(args.output).resolve() if args.output else "the cache"
     if args.json:
@@ -125,4 +157,5 @@ artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssl
                         "'arm64 (emulated)' parity entry; needs scripts/setup_arm_env.sh; never timed")
     p.add_argument("-o", "--output", metavar="DIR", help="where to put the artifacts (default: only the cache)")
     p.add_argument("--json", action="store_true", help="print every artifact's manifest as JSON")
+    add_user_model_flags(p)
     p.set_defaults(func=run)

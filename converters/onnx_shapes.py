@@ -1,0 +1,93 @@
+"""Fix an ONNX model's dynamic input dims to one shape (for onnx2tf: TFLite has no dynamic dims).
+
+Programs from the Paddle toolkits compute reshape targets from the runtime shape (Shape -> Slice -> Concat
+-> Reshape). First choice: onnxsim propagates the fixed shape and folds that arithmetic into constants.
+onnxsim's shape inference is not always right about paddle2onnx's graphs (PP-OCRv4's recognizer: a Concat
+"inferred 40, declared 1"), so each candidate is run with onnxruntime and must compute what the dynamic
+model computes at that shape; if the folded one does not, the model with only its input dims fixed (and
+paddle2onnx's stale value_info dropped) is used, and onnx2tf infers the rest.
+"""
+from __future__ import annotations
+
+
+def _fixed_inputs_only(model, shapes: dict[str, list[int]]):
+    import onnx
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    del out.graph.value_info[:]
+    for inp in out.graph.input:
+        if inp.name in shapes:
+            dims = inp.type.tensor_type.shape.dim
+            for d, v in zip(dims, shapes[inp.name]):
+                d.Clear()
+                d.dim_value = int(v)
+    return out
+
+
+def _folded(model, shapes: dict[str, list[int]]):
+    import onnx
+    from onnxsim import simplify
+
+    work = onnx.ModelProto()
+    work.CopyFrom(model)  # onnxsim edits its argument
+    del work.graph.value_info[:]
+    fixed, ok = simplify(work, overwrite_input_shapes=shapes, check_n=0)
+    if not ok:
+        raise RuntimeError("onnxsim could not specialise the model")
+    return fixed
+
+
+def specialise(model, shapes: dict[str, list[int]]):
+    """(model with `shapes` fixed, how). Raises if no candidate computes what the original does."""
+    import numpy as np
+    import onnxruntime as ort
+
+    names = {i.name for i in model.graph.input}
+    unknown = set(shapes) - names
+    if unknown:
+        raise ValueError(f"no ONNX input named {sorted(unknown)[0]!r} (inputs: {sorted(names)})")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = 1, 1
+
+    def run(m, feed):
+        return ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, feed)
+
+    rng = np.random.default_rng(0)
+    feed = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    want = run(model, feed)
+    errors = []
+    for how, make in (("onnxsim constant folding", _folded), ("input dims only", _fixed_inputs_only)):
+        try:
+            cand = make(model, shapes)
+            got = run(cand, feed)
+        except Exception as exc:  # noqa: BLE001 - try the next candidate, report all if none works
+            errors.append(f"{how}: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        if len(got) == len(want) and all(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-4)
+                                          for a, b in zip(want, got)):
+            return cand, how
+        errors.append(f"{how}: outputs differ from the dynamic model's")
+    raise RuntimeError("cannot fix the ONNX input shape: " + "; ".join(errors))
+
+
+def tf_safe_node_names(model) -> int:
+    """Node names TensorFlow accepts as scopes (^[A-Za-z0-9_.\\/>-]*$). Older paddle2onnx releases leave nodes
+    nameless (RapidOCR's ONNX files); onnxsim then names them "<op>@<n>", and onnx2tf fails on those
+    ("'Softmax@0' is not a valid scope name")."""
+    import re
+
+    taken = {n.name for n in model.graph.node}
+    changed = 0
+    for i, node in enumerate(model.graph.node):
+        # a nameless node is named by onnx2tf itself (fine); only names onnx2tf would pass through are fixed
+        if not node.name or (re.fullmatch(r"[A-Za-z0-9_.\\/>-]+", node.name) and node.name[0] not in "_-/>"):
+            continue
+        name = re.sub(r"[^A-Za-z0-9_.]", "_", node.name or "").strip("_") or node.op_type
+        name = f"{node.op_type}_{name}" if not name[0].isalnum() else name
+        while name in taken:
+            name += f"_{i}"
+        node.name = name
+        taken.add(name)
+        changed += 1
+    return changed
