@@ -84,7 +84,8 @@ def test_user_paddle_model_converts_and_verifies(tiny_paddle_model, tmp_path):
     assert {"onnx2tf", "tensorflow", "ai-edge-litert", "edgekit"} <= set(m["tools"])
 
 
-def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path):
+def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))  # cold first: other tests filled the session cache
     logs: list[str] = []
     first = convert(paddle_model=str(tiny_paddle_model), to=("paddlelite", "onnx", "tflite"),
                     out_dir=str(tmp_path / "a"), log=logs.append)
@@ -95,6 +96,7 @@ def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path):
     assert [a.manifest["sha256"] for a in again] == [a.manifest["sha256"] for a in first]
     # Each stage's cost is reported: built the first time (with its seconds), cached the second.
     built = {s["stage"]: s for s in first.stages}
+    assert not any(s["cached"] for s in first.stages)
     assert {"paddlelite x86 fp32", "paddlelite arm fp32", "onnx", "tflite"} <= set(built)
     assert all(s["ok"] and s["seconds"] > 0 for s in built.values() if not s["cached"])
     assert [s["cached"] for s in again.stages] == [True] * len(again.stages) and len(again.stages) == 5
