@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_kit.report.tables import BACKEND_LABEL, device_label, is_simulated
+from edge_kit.report.tables import BACKEND_LABEL, device_label, is_gpu, is_simulated
 from edge_kit.seed import seed_rows
 
 COLORS = {"paddlelite": "#1f77b4", "tflite": "#ff7f0e", "onnxruntime": "#2ca02c", "paddle": "#9467bd",
@@ -19,6 +19,8 @@ def _panels(records: list[dict]) -> dict[tuple, dict[str, dict[str, float]]]:
     for rec in records:
         m = rec.get("measurement") or {}
         if rec.get("status") != "ok" or m.get("median_ms") is None:
+            continue
+        if is_gpu(rec):  # panels compare against the seed's SD855 bar; GPU figures stay in the tables
             continue
         key = (device_label(rec).replace(" ms", ""), rec.get("precision"), int(rec.get("threads", 1)),
                is_simulated(rec), (rec.get("device_info") or {}).get("cpu_model", ""))
