@@ -9,7 +9,7 @@ import sys
 
 from edge_kit.errors import EdgekitError
 
-DEVICES = ("host", "sd855", "auto")
+DEVICES = ("host", "sd855", "auto", "gpu")
 
 
 def _csv(text: str | None) -> list[str]:
@@ -62,6 +62,10 @@ def open_device(name: str, serial: str | None = None, tool_dir: str | None = Non
 
 
 def run(args) -> int:
+    if args.device == "gpu":
+        from edge_kit.gpu.bench_cli import run_gpu
+
+        return run_gpu(args)
     from edge_kit.bench.harness import load_artifacts, run_bench
 
     models = args.models or ([] if args.artifact else default_models())
@@ -91,7 +95,8 @@ def register(sub) -> None:
                    help="seed model names (default: the lightweight classification models)")
     p.add_argument("--artifact", action="append", metavar="FILE",
                    help="benchmark this converted file (.nb/.tflite/.onnx with its manifest) as it is; repeatable")
-    p.add_argument("--device", default="host", help=f"one of {', '.join(DEVICES)} (default host)")
+    p.add_argument("--device", default="host", help=f"one of {', '.join(DEVICES)} (default host; gpu: TensorRT, "
+                                                    "needs tensorrt + cuda-bindings + an NVIDIA GPU)")
     p.add_argument("--serial", help="adb serial of the phone")
     p.add_argument("--tool-dir", help="directory with benchmark_model / benchmark_bin for the phone")
     p.add_argument("--backend", help="comma-separated: paddlelite,tflite,onnxruntime,paddle (default: all "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -244,7 +245,16 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
     artifacts, failed = [], []
     for prec in precisions:
         t0 = time.time()
-        graph = base if prec == "fp32" else to_fp16(onnx.load_from_string(base.SerializeToString()))
+        clamped: list[str] = []
+        if prec == "fp32":
+            graph = base
+        else:
+            # onnxconverter-common warns once per weight it clamps into fp16's range (|x| < 1e-7 -> 1e-7,
+            # |x| > 65504 -> 65504); count them into the manifest instead of flooding stderr
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                graph = to_fp16(onnx.load_from_string(base.SerializeToString()))
+            clamped = [str(w.message) for w in caught if "truncated" in str(w.message)]
         onnx.checker.check_model(graph)
         data = graph.SerializeToString()
         report = parity(task, prec, ref, _run(data, inputs), hw)
@@ -262,6 +272,7 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
             "preprocess": src_manifest.get("preprocess"), "postprocess": src_manifest.get("postprocess"),
             "tensorrt": {"audit": [asdict(f) for f in findings], "parser_ops": parser_ops()["source"],
                          "strongly_typed": prec == "fp16",
+                         "fp16_clamped_values": len(clamped), "fp16_clamped_examples": clamped[:3],
                          "note": ("io fp32, weights and activations fp16; build strongly typed (TensorRT 11 "
                                   "default, --stronglyTyped on 10.x)") if prec == "fp16" else
                                  "build with TF32 off (--noTF32 / no BuilderFlag.TF32) for fp32 figures"},

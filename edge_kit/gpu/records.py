@@ -155,3 +155,48 @@ def import_trtexec_log(log_path: str | Path, model: str, gpu: Optional[str] = No
                                   f"nothing to do", old)
     store.append(record)
     return record
+
+
+def measured_record(model: str, precision: str, samples: dict, gpu: dict, *, trt_version: str, engine: dict,
+                    onnx: dict, warmup: int, iterations: int) -> dict:
+    """A record from edgekit's own TensorRT run (edge_kit.gpu.trt_runtime): latency = H2D + GPU compute +
+    D2H per query from CUDA events, statistics as trtexec computes them."""
+    from edge_kit.gpu.trt_runtime import summarize
+
+    lat = summarize(samples["latency"])
+    device = gpu_device(gpu["gpu"])
+    extra = {"latency_metric": "CUDA-event latency (H2D + GPU compute + D2H), queries serial on one stream",
+             "gpu_compute_ms": summarize(samples["gpu_compute"]), "percentiles": ["p90", "p95", "p99"]}
+    for key in ("h2d", "d2h", "host_wall"):
+        if samples.get(key):
+            extra[f"{key}_ms"] = summarize(samples[key])
+    m = Measurement(count=lat["count"], min_ms=lat["min"], median_ms=lat["median"], mean_ms=lat["mean"],
+                    p90_ms=lat["p90"], p99_ms=lat["p99"], max_ms=lat["max"], std_ms=lat["std"],
+                    samples_ms=[round(x, 5) for x in samples["latency"]], extra=extra)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    provenance = {"source": "measured", "tool": "edgekit tensorrt runner", "tensorrt_version": trt_version,
+                  "gpu": gpu["gpu"], "compute_capability": gpu.get("compute_capability"),
+                  "driver": gpu.get("driver"), "cuda_driver": gpu.get("cuda_driver"),
+                  "cuda_runtime": gpu.get("cuda_runtime"),
+                  "clocks_mhz": {k: gpu.get(k) for k in ("sm_clock_mhz", "mem_clock_mhz", "max_sm_clock_mhz",
+                                                          "max_mem_clock_mhz")},
+                  "tf32": False if precision == "fp32" else None, "data_transfers": True, "cuda_graph": False,
+                  "engine": engine, "onnx": onnx}
+    return {
+        "schema": SCHEMA, "key": record_key(device, model, precision, trt_version), "status": "ok", "reason": "",
+        "model": model, "backend": "tensorrt", "precision": precision, "threads": 1, "device": device,
+        "warmup": warmup, "repeats": iterations, "min_secs": None, "simulated": False,
+        "measurement": m.as_dict(), "flags": {}, "device_info": {"name": device, "kind": "gpu", **gpu,
+                                                                 "runtimes": {"tensorrt": trt_version}},
+        "artifact": None, "provenance": provenance, "timestamp": now,
+    }
+
+
+def failed_gpu_record(model: str, precision: str, gpu: dict, trt_version: str, reason: str) -> dict:
+    device = gpu_device(gpu["gpu"])
+    return {"schema": SCHEMA, "key": record_key(device, model, precision, trt_version), "status": "failed",
+            "reason": reason, "model": model, "backend": "tensorrt", "precision": precision, "threads": 1,
+            "device": device, "simulated": False, "measurement": None, "flags": {},
+            "device_info": {"name": device, "kind": "gpu", **gpu, "runtimes": {"tensorrt": trt_version}},
+            "artifact": None, "provenance": {"source": "measured", "tensorrt_version": trt_version, "gpu": gpu["gpu"]},
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
