@@ -137,6 +137,7 @@ def test_trtexec_11_precision_comes_from_the_onnx_name_or_the_flag(tmp_path, cap
     (None, ["--precision", "fp16"], "the log ran fp32"),
     (lambda t: t.replace("image=1x3x224x224\n", "image=8x3x224x224\n"), [], "batch 8"),
     (lambda t: "\n".join(x for x in t.splitlines() if "Selected Device" not in x), [], "pass --gpu"),
+    (lambda t: t.replace("Precision: FP32", "Precision: FP32+FP16+BF16"), [], "allowed bf16"),
     (None, ["--model-typo"], None),
 ])
 def test_import_refuses_bad_input_in_one_line(tmp_path, capsys, edit, args, message):

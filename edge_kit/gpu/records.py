@@ -49,9 +49,12 @@ def precision_from_run(run: TrtexecRun) -> Optional[str]:
         onnx = run.flag("onnx") or ""
         m = re.search(r"\.(fp32|fp16|int8)\.onnx$", onnx)  # edgekit's prepared files: MODEL.trt.fp16.onnx
         return m.group(1) if m else None
-    if "INT8" in line or "FP8" in line:
+    for other in ("FP8", "INT4", "BF16"):  # precisions the seed's tables have no column for
+        if other in line:
+            return other.lower()
+    if "INT8" in line:
         return "int8"
-    if "FP16" in line or "BF16" in line:
+    if "FP16" in line:
         return "fp16"
     if line.startswith("FP32"):
         return "fp32"
@@ -102,6 +105,9 @@ def import_trtexec_log(log_path: str | Path, model: str, gpu: Optional[str] = No
     if precision and logged and precision != logged:
         raise EdgekitError(f"{path}: the log ran {logged} (Precision: {run.precision_line}, --onnx "
                            f"{run.flag('onnx')}) but --precision says {precision}")
+    if logged and logged not in PRECISIONS:
+        raise EdgekitError(f"{path}: the run allowed {logged} (Precision: {run.precision_line}); edgekit's GPU "
+                           f"columns are {', '.join(PRECISIONS)} only")
     prec = precision or logged
     if prec is None:
         raise EdgekitError(f"{path}: the log does not say the precision (Precision: {run.precision_line}); "
