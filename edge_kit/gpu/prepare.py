@@ -69,8 +69,6 @@ def _attr(node, name, default=None):
 def static_shape_errors(model) -> list[str]:
     """Every graph input dimension must be a positive integer: a TensorRT engine built here is for one
     shape, and a symbolic batch would need an optimization profile edgekit does not guess."""
-    from onnx import TensorProto  # noqa: F401  (imported for side effects of onnx's type tables)
-
     inits = {t.name for t in model.graph.initializer}
     errors = []
     for vi in model.graph.input:

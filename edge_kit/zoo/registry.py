@@ -110,7 +110,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     _seg("DeepLabv3-MobileNetV3_large_x1_0_ssld", f"{_Z}.deeplab:deeplabv3_mobilenetv3_large", "17.5 MB: PaddleSeg's DeepLabV3 head is a plain 3x3 atrous ASPP (6 MB) on the MobileNetV3-large trunk (11 MB); the seed's 9.3 MB is below the fp32 trunk alone, so it must be a lighter head or a compressed file"),
     _seg("HRNet_W18_Small_v1", f"{_Z}.hrnet:hrnet_w18_small_v1", "6.2 MB (1.5M parameters, as the HRNet paper gives); the seed has no storage figure"),
     _seg("FastSCNN", f"{_Z}.fastscnn:fastscnn", "5.7 MB: PaddleSeg's Fast-SCNN inference graph; the seed's 9.8 MB presumably includes the training-only auxiliary heads or optimizer state"),
-    _seg("HRNet_W18"),
+    _seg("HRNet_W18", f"{_Z}.hrnet:hrnet_w18", "38.7 MB: PaddleSeg's HRNet_W18 with the FCN head (9.7M parameters with BN statistics, the HRNet paper's 9.6M); the seed's 77.3 MB is almost exactly twice that, presumably a file holding a second copy of the weights, which the architecture does not reproduce"),
     _seg("DeepLabv3p-Xception65"),
 )
 
