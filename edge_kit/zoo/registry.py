@@ -98,7 +98,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     _cls("Xception65", f"{_Z}.xception:xception65"),
     _det("YOLOv3-MobileNetV3_large", f"{_Z}.yolov3:yolov3_mobilenet_v3_large"),
     _det("YOLOv3-MobileNetV1", f"{_Z}.yolov3:yolov3_mobilenet_v1"),
-    _det("YOLOv3-DarkNet53"),
+    _det("YOLOv3-DarkNet53", f"{_Z}.darknet:yolov3_darknet53"),
     _det("PPYOLO"),
     _det("FasterRCNN-ResNet50-FPN"),
     _det("FasterRCNN-HRNet_W18-FPN"),
