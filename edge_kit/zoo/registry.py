@@ -111,7 +111,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     _seg("HRNet_W18_Small_v1", f"{_Z}.hrnet:hrnet_w18_small_v1", "6.2 MB (1.5M parameters, as the HRNet paper gives); the seed has no storage figure"),
     _seg("FastSCNN", f"{_Z}.fastscnn:fastscnn", "5.7 MB: PaddleSeg's Fast-SCNN inference graph; the seed's 9.8 MB presumably includes the training-only auxiliary heads or optimizer state"),
     _seg("HRNet_W18", f"{_Z}.hrnet:hrnet_w18", "38.7 MB: PaddleSeg's HRNet_W18 with the FCN head (9.7M parameters with BN statistics, the HRNet paper's 9.6M); the seed's 77.3 MB is almost exactly twice that, presumably a file holding a second copy of the weights, which the architecture does not reproduce"),
-    _seg("DeepLabv3p-Xception65"),
+    _seg("DeepLabv3p-Xception65", f"{_Z}.deeplab:deeplabv3p_xception65", "165.0 MB: DeepLabV3+ (separable ASPP, decoder) on PaddleX's Xception65 trunk at output stride 16; the seed's 329.3 MB is almost exactly twice that, as HRNet_W18's is, presumably files holding a second copy of the weights"),
 )
 
 assert [s.name for s in _SPECS] == [r.model for r in seed_rows()], "zoo must list the seed's rows in order"
