@@ -16,13 +16,20 @@ from edge_kit.manifest import Artifact  # noqa: E402
 
 def _headline(parity: dict) -> str:
     checks = parity.get("checks") or []
-    keep = [c for c in checks if any(k in c["name"] for k in ("top1", "top5", "ap50", "miou", "pixel", "cosine"))]
+    keep = [c for c in checks if any(k in c["name"] for k in ("top1", "top5", "ap50", "miou", "pixel", "cosine", "matched", "agreement"))]
     worst: dict[str, dict] = {}
     for c in keep:  # one line per check kind: its worst value
         kind = c["name"].split(".")[-1]
         if kind not in worst or (c["value"] < worst[kind]["value"]):
             worst[kind] = c
     return "; ".join(f"{k} {c['value']:.6g} (gate {c['rule'].split()[-2]} {c['limit']:g})" for k, c in worst.items())
+
+
+def _clamped(m: dict) -> str:
+    if m["precision"] != "fp16":
+        return "-"
+    value = (m.get("tensorrt") or {}).get("fp16_clamped_values")
+    return "not recorded" if value is None else str(value)  # manifests from before the count existed
 
 
 def main() -> int:
@@ -37,7 +44,7 @@ def main() -> int:
         fixes = [f"{f['op']} {f['node']}: {f['message']}" for f in trt.get("audit", []) if f["severity"] != "error"]
         rows.append(f"| {m['model']} | {m['precision']} | {m['bytes'] / 1e6:.2f} | {m['opset']} | "
                     f"{m['status']} | {m['parity'].get('status')} | {_headline(m['parity'])} | "
-                    f"{trt.get('fp16_clamped_values', 0)} | {'; '.join(fixes) or '-'} |")
+                    f"{_clamped(m)} | {'; '.join(fixes) or '-'} |")
     if not rows:
         print(f"no prepared TensorRT ONNX under {args.root}", file=sys.stderr)
         return 1
