@@ -52,7 +52,8 @@ def main() -> int:
         "# ONNX prepared for TensorRT (edgekit trtexec-commands)", "",
         "Checked with onnxruntime (CPU) against edgekit's verified ONNX on each model's own images, with the "
         "project's gates. This verifies the prepared graphs, not TensorRT: no TensorRT engine was built "
-        "(no GPU here). Untrained seeded weights, as everywhere in edgekit.", "",
+        "(no GPU here). Untrained seeded weights, as everywhere in edgekit. Made by `edgekit trtexec-commands "
+        "[MODELS] -o DIR`, summarised by `python scripts/tensorrt_onnx_table.py DIR`.", "",
         "| model | precision | MB | opset | status | parity | worst check | fp16 clamped weights | audit notes |",
         "|---|---|---|---|---|---|---|---|---|", *rows, ""])
     args.output.write_text(text)
