@@ -165,3 +165,25 @@ def test_prepare_zoo_classifier_end_to_end(tmp_path):
     assert [a.manifest["sha256"] for a in again] == [a.manifest["sha256"] for a in arts]
     cmds = build_commands(["MobileNetV3_small_ssld"], tmp_path, ("fp32", "fp16"), "11")
     assert all(c.prepared for c in cmds)
+
+
+def test_fp16_rewrite_survives_the_converters_cast_cleanup_bug(tmp_path, monkeypatch):
+    """onnxconverter-common 1.16's last pass raises on HRNet_W18's graph ("The downstream node of the second
+    cast node should be graph output"). edgekit re-runs the conversion without that pass; the result is a
+    real fp16 graph that passes parity, and the manifest says what was done."""
+    from onnxconverter_common import float16
+
+    real = float16.remove_unnecessary_cast_node
+    calls = []
+
+    def buggy(graph):
+        calls.append(1)
+        raise ValueError("The downstream node of the second cast node should be graph output")
+
+    monkeypatch.setattr(float16, "remove_unnecessary_cast_node", buggy)
+    src = tiny_vision_onnx(tmp_path / "tiny.onnx", argmax=False)
+    fp16 = prepare(src, tmp_path / "out", model="Tiny", precisions=("fp16",))[0]
+    assert calls == [1] and float16.remove_unnecessary_cast_node is buggy  # restored to what it was
+    assert fp16.manifest["status"] == "ok"
+    assert any("redundant Cast pairs kept" in f["message"] for f in fp16.manifest["tensorrt"]["audit"])
+    monkeypatch.setattr(float16, "remove_unnecessary_cast_node", real)

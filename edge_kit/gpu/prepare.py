@@ -171,7 +171,27 @@ def to_fp16(model):
     except ImportError as err:
         raise EdgekitError(f"the fp16 ONNX needs onnxconverter-common (pip install onnxconverter-common): {err}") \
             from err
-    return float16.convert_float_to_float16(model, keep_io_types=True)
+    import onnx
+
+    pristine = model.SerializeToString()  # the converter edits its argument in place
+    try:
+        return float16.convert_float_to_float16(model, keep_io_types=True)
+    except ValueError as err:
+        # onnxconverter-common 1.16's last pass (remove_unnecessary_cast_node) raises on some graphs
+        # (HRNet_W18: "The downstream node of the second cast node should be graph output"). The pass only
+        # drops fp16->fp32 Cast pairs around ops it keeps in fp32; without it the graph is still correct,
+        # with a few redundant Casts. Anything else is a real failure.
+        if "cast node" not in str(err):
+            raise EdgekitError(f"fp16 rewrite failed in onnxconverter-common: {err}") from err
+        original = float16.remove_unnecessary_cast_node
+        float16.remove_unnecessary_cast_node = lambda graph: None
+        try:
+            out = float16.convert_float_to_float16(onnx.load_from_string(pristine), keep_io_types=True)
+        finally:
+            float16.remove_unnecessary_cast_node = original
+        out.doc_string = (out.doc_string + " " if out.doc_string else "") + \
+            f"edgekit: redundant Cast pairs kept (onnxconverter-common's clean-up pass failed: {err})"
+        return out
 
 
 def _run(model_bytes: bytes, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
@@ -251,8 +271,16 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
             # |x| > 65504 -> 65504); count them into the manifest instead of flooding stderr
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                graph = to_fp16(onnx.load_from_string(base.SerializeToString()))
+                try:
+                    graph = to_fp16(onnx.load_from_string(base.SerializeToString()))
+                except EdgekitError:
+                    raise
+                except Exception as err:  # the converter's own bugs become one line naming the model
+                    raise EdgekitError(f"{name}: fp16 rewrite failed in onnxconverter-common: {err}") from err
             clamped = [str(w.message) for w in caught if "truncated" in str(w.message)]
+        prec_findings = list(findings)
+        if "redundant Cast pairs kept" in graph.doc_string:
+            prec_findings.append(Finding("note", "Cast", "(fp16 graph)", graph.doc_string.split("edgekit: ", 1)[1]))
         onnx.checker.check_model(graph)
         data = graph.SerializeToString()
         report = parity(task, prec, ref, _run(data, inputs), hw)
@@ -268,7 +296,7 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
             "source": {"kind": "onnx", "path": str(src_path), "sha256": sha256_file(src_path),
                        "parity": (src_manifest.get("parity") or {}).get("status")},
             "preprocess": src_manifest.get("preprocess"), "postprocess": src_manifest.get("postprocess"),
-            "tensorrt": {"audit": [asdict(f) for f in findings], "parser_ops": parser_ops()["source"],
+            "tensorrt": {"audit": [asdict(f) for f in prec_findings], "parser_ops": parser_ops()["source"],
                          "strongly_typed": prec == "fp16",
                          "fp16_clamped_values": len(clamped), "fp16_clamped_examples": clamped[:3],
                          "note": ("io fp32, weights and activations fp16; build strongly typed (TensorRT 11 "
