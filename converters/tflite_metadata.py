@@ -6,7 +6,7 @@ flatbuffers, so the wheel is installed without dependencies into a directory of 
 child process puts it on sys.path, importing `tensorflow_lite_support.metadata...` directly (the
 `tflite_support` package's __init__ imports the Task API, which needs the old protobuf).
 
-Where that directory is (first match; docs/readme/issue-18.md):
+Where that directory is (first match; README, Install):
   1. $EDGEKIT_TFLITE_SUPPORT_PATH, if set (then only there: a wrong setting is an error, not a fallback);
   2. <environment prefix>/share/edgekit/tflite_support (scripts/setup.sh installs it there);
   3. $XDG_DATA_HOME/edgekit/tflite_support (default ~/.local/share/edgekit/tflite_support).

@@ -12,7 +12,8 @@ import sys
 from edge_kit import __version__
 from edge_kit.errors import EdgekitError
 
-COMMANDS = ("models", "convert", "inspect", "bench", "report", "bundle", "device_sim", "estimate", "devices", "eval")
+COMMANDS = ("models", "convert", "inspect", "bench", "report", "bundle", "device_sim", "estimate", "devices", "eval",
+            "import_trtexec", "trtexec_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,9 @@ from edge_kit.zoo.params import param_storage_mb
 from edge_kit.zoo.registry import Preprocess, get_model
 from edge_kit.zoo.yolov3 import calibrate_objectness, multiclass_nms
 
-DET = ["YOLOv3-MobileNetV1", "YOLOv3-MobileNetV3_large"]
-SEG = ["DeepLabv3p-MobileNetV2_x1.0", "DeepLabv3-MobileNetV3_large_x1_0_ssld", "FastSCNN", "HRNet_W18_Small_v1"]
+DET = ["YOLOv3-MobileNetV1", "YOLOv3-MobileNetV3_large", "YOLOv3-DarkNet53"]
+SEG = ["DeepLabv3p-MobileNetV2_x1.0", "DeepLabv3-MobileNetV3_large_x1_0_ssld", "FastSCNN", "HRNet_W18_Small_v1",
+       "HRNet_W18", "DeepLabv3p-Xception65"]
 
 
 def _inputs(spec, n, size, seed):

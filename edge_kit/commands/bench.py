@@ -22,7 +22,7 @@ try:
     from android_runner.profiles import PROFILES as _PHONE_PROFILES
 except ImportError:   # no phone runner installed: host only
     _PHONE_PROFILES = {}
-DEVICES = ("host", "auto", *_PHONE_PROFILES)
+DEVICES = ("host", "auto", "gpu", *_PHONE_PROFILES)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -115,6 +115,10 @@ def run_phones(args, models: list[str], serials: list[str] | None) -> int:
 
 
 def run(args) -> int:
+    if args.device == "gpu":
+        from edge_kit.gpu.bench_cli import run_gpu
+
+        return run_gpu(args)
     from android_runner.farm import split_serials
     from edge_kit.bench.harness import load_artifacts, run_bench
 

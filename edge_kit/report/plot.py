@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from edge_kit.report.tables import BACKEND_LABEL, device_label, is_simulated
+from edge_kit.report.tables import BACKEND_LABEL, device_label, is_gpu, is_simulated
 from edge_kit.seed import seed_rows
 
 COLORS = {"paddlelite": "#1f77b4", "tflite": "#ff7f0e", "onnxruntime": "#2ca02c", "paddle": "#9467bd",
@@ -27,6 +27,8 @@ def _panels(records: list[dict]) -> dict[tuple, dict[str, dict[tuple, tuple[floa
         m = rec.get("measurement") or {}
         value = m.get("median_ms") if m.get("median_ms") is not None else m.get("mean_ms")
         if rec.get("status") != "ok" or value is None:
+            continue
+        if is_gpu(rec):  # panels compare against the seed's SD855 bar; GPU figures stay in the tables
             continue
         key = (device_label(rec).replace(" ms", ""), is_simulated(rec))
         series = (rec["backend"], str(rec.get("precision")), int(rec.get("threads", 1)))

@@ -49,7 +49,29 @@ def device_label(rec: dict) -> str:
     return f"{dev}{' ' + serial if at else ''}{which} ms"
 
 
+def is_gpu(rec: dict) -> bool:
+    return rec.get("backend") == "tensorrt"
+
+
+def gpu_column(rec: dict) -> str:
+    """'GPU ms (imported), Tesla T4, TensorRT 8.6.1 fp32': which GPU, which TensorRT, how it was obtained.
+    Only measured or imported records reach here; the seed's figure stays in its own '(seed)' column."""
+    prov = rec.get("provenance") or {}
+    info = rec.get("device_info") or {}
+    how = "imported" if prov.get("source") == "imported" else "measured"
+    gpu = prov.get("gpu") or info.get("gpu") or str(rec.get("device", "?")).removeprefix("gpu:")
+    trt = prov.get("tensorrt_version") or (info.get("runtimes") or {}).get("tensorrt") or "?"
+    prec = str(rec.get("precision"))
+    if prec == "fp32" and prov.get("tf32"):
+        prec += " (TF32 on)"
+    if prov.get("data_transfers") is False:
+        prec += ", no H2D/D2H"
+    return f"GPU ms ({how}), {gpu}, TensorRT {trt} {prec}"
+
+
 def latency_column(rec: dict) -> str:
+    if is_gpu(rec):
+        return gpu_column(rec)
     t = int(rec.get("threads", 1))
     backend = BACKEND_LABEL.get(rec.get("backend"), rec.get("backend"))
     return f"{device_label(rec)}, {backend} {rec.get('precision')}, {t} thread{'s' if t != 1 else ''}"
@@ -87,7 +109,7 @@ def _column_order(rec: dict) -> tuple:
     # SD855 measured first (beside the seed's SD855), then simulated devices, then the host; within a
     # device: backend, precision, threads ascending
     col = latency_column(rec)
-    dev = 0 if col.startswith("SD855") else 1 if "(simulated)" in col else 2
+    dev = -1 if is_gpu(rec) else 0 if col.startswith("SD855") else 1 if "(simulated)" in col else 2
     return (dev, device_label(rec), _rank(BACKEND_ORDER, rec.get("backend")), str(rec.get("precision")),
             int(rec.get("threads", 1)))
 
@@ -115,12 +137,15 @@ def build_tables(records: list[dict]) -> list[Table]:
     for section, title in SECTIONS:
         rows = [r for r in seed_rows() if r.task == section]
         names = {r.model for r in rows}
-        lat_cols = sorted({c for m in names for c in lat.get(m, {})}, key=order.__getitem__)
+        all_cols = sorted({c for m in names for c in lat.get(m, {})}, key=order.__getitem__)
+        gpu_cols = [c for c in all_cols if c.startswith("GPU ms (")]  # right beside the seed's GPU figure
+        lat_cols = [c for c in all_cols if c not in gpu_cols]
         size_cols = sorted({c for m in names for c in size.get(m, {})}, key=order.__getitem__)
         has_sd855 = any(r.sd855_ms is not None for r in rows)
         if has_sd855 and not any(c.startswith("SD855") for c in lat_cols):
             lat_cols = ["SD855 ms (measured)"] + lat_cols  # the slot a phone run fills
         speed_seed = ["GPU ms bs=1 (seed)"] if section != "semantic_segmentation" else ["Speed ms (seed)"]
+        speed_seed += gpu_cols
         if has_sd855:
             speed_seed.append("SD855 ms (seed)")
         metric = rows[0].metric
@@ -135,6 +160,8 @@ def build_tables(records: list[dict]) -> list[Table]:
             line = [r.model, _seed(r.storage_mb)]
             line += [f"{size[r.model][c]:.2f}" if c in size.get(r.model, {}) else NOT_MEASURED for c in size_cols]
             line.append(_seed(r.gpu_ms) if section != "semantic_segmentation" else SEED_EMPTY)
+            for c in gpu_cols:
+                line.append(_latency_cell(lat.get(r.model, {}).get(c), r.model, c, notes))
             if has_sd855:
                 line.append(_seed(r.sd855_ms))
             for c in lat_cols:
@@ -179,6 +206,11 @@ def where_measured(records: list[dict]) -> list[str]:
         if rec.get("status") != "ok":
             continue
         info = rec.get("device_info") or {}
+        if is_gpu(rec):
+            label = gpu_column(rec).replace(" ms", "")
+            if label not in seen:
+                seen[label] = gpu_where(rec, label)
+            continue
         label = device_label(rec).replace(" ms", "")
         if label in seen:
             continue
@@ -196,3 +228,20 @@ def where_measured(records: list[dict]) -> list[str]:
                        f"{info.get('governor') or 'not readable'}, {info.get('os', '?')}; {rt}; edgekit "
                        f"{info.get('edgekit', '?')} @ {rev}.{sim}")
     return list(seen.values())
+
+
+def gpu_where(rec: dict, label: str) -> str:
+    """Where a GPU column came from: an imported trtexec log (its sha256) or edgekit's own TensorRT run."""
+    prov = rec.get("provenance") or {}
+    clocks = prov.get("application_clocks_ghz") or {}
+    cc = f", compute capability {prov['compute_capability']}" if prov.get("compute_capability") else ""
+    clk = (f", application clocks {clocks.get('compute')} / {clocks.get('memory')} GHz"
+           if clocks.get("compute") else "")
+    metric = ((rec.get("measurement") or {}).get("extra") or {}).get("latency_metric", "end-to-end latency")
+    if prov.get("source") == "imported":
+        how = (f"imported from a trtexec log (sha256 {str(prov.get('log_sha256'))[:12]}), TensorRT "
+               f"{prov.get('tensorrt_version')}")
+    else:
+        drv = f", driver {prov.get('driver')}" if prov.get("driver") else ""
+        how = f"measured by edgekit's TensorRT runner, TensorRT {prov.get('tensorrt_version')}{drv}"
+    return f"{label}: {how}, GPU {prov.get('gpu')}{cc}{clk}; median of {metric}, batch 1."

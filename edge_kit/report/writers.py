@@ -28,6 +28,9 @@ def report_markdown(tables: list[Table], where: list[str]) -> str:
             "measured by edgekit: latency is the median in ms at batch 1, storage is the artifact's size on "
             "disk in MB (10^6 bytes; Paddle = .pdmodel + .pdiparams). \"not measured\" means edgekit has no "
             "result for that cell yet.", "", "Measured on:"]
+    if any("(imported)" in c for t in tables for c in t.columns):
+        head[2] += (" Exception: a \"GPU ms (imported)\" column was measured by NVIDIA's trtexec on the GPU it "
+                    "names and imported from its log (sha256 below); edgekit did not run it.")
     head += [f"- {w}" for w in where] or ["- nothing measured yet"]
     return "\n".join(head) + "\n\n" + "\n".join(table_markdown(t) for t in tables)
 

@@ -78,3 +78,10 @@ def deeplabv3p_mobilenetv2(num_classes=19, postprocess=True):
 
 def deeplabv3_mobilenetv3_large(num_classes=19, postprocess=True):
     return SegmentationOutput(DeepLabV3Net(MobileNetV3LargeFeatures(output_stride=16), num_classes), postprocess)
+
+
+def deeplabv3p_xception65(num_classes=19, postprocess=True):
+    from edge_kit.zoo.xception import XceptionFeatures
+
+    return SegmentationOutput(DeepLabV3PNet(XceptionFeatures(output_stride=16), num_classes, low_index=0,
+                                            high_index=1), postprocess)

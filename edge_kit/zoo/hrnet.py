@@ -1,9 +1,14 @@
-"""HRNet_W18_Small_V1 with PaddleSeg's FCN head (paddleseg/models/backbones/hrnet.py, models/fcn.py).
+"""HRNet_W18_Small_V1 and HRNet_W18 with PaddleSeg's FCN head (paddleseg/models/backbones/hrnet.py,
+models/fcn.py).
 
 Stem (two stride-2 3x3 convs) -> one bottleneck (32 -> 128 channels) -> stages of 2, 3 and 4 parallel
 branches (16/32/64/128 channels at strides 4/8/16/32, one module each, two basic blocks per branch)
 exchanging information through fuse layers -> all branches upsampled to stride 4 and concatenated
 (240 channels) -> FCN head (1x1 ConvBNReLU, 1x1 classifier).
+
+HRNet_W18 is the same network grown as PaddleSeg configures it: four bottlenecks (64 -> 256) in stage 1,
+branches of 18/36/72/144 channels, four basic blocks per branch, and 1 / 4 / 3 modules in stages 2-4
+(270 channels into the head).
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ class Bottleneck(nn.Layer):
         super().__init__()
         self.body = nn.Sequential(ConvBNAct(cin, width, 1), ConvBNAct(width, width, 3),
                                   ConvBNAct(width, width * 4, 1, act=None))
-        self.down = ConvBNAct(cin, width * 4, 1, act=None)
+        # a projection only where the channels change (HRNet_W18's 2nd-4th bottlenecks add the identity)
+        self.down = ConvBNAct(cin, width * 4, 1, act=None) if cin != width * 4 else nn.Identity()
 
     def forward(self, x):
         return F.relu(self.down(x) + self.body(x))
@@ -101,14 +107,25 @@ class Stage(nn.Layer):
 
 
 class HRNetW18SmallV1FCN(nn.Layer):
-    def __init__(self, num_classes):
+    """Defaults: HRNet_W18_Small_V1. `channels`, `stage1` (bottlenecks, width), `modules` per stage 2-4 and
+    `blocks` per branch give the other HRNet sizes (hrnet_w18 below)."""
+
+    def __init__(self, num_classes, channels=_CHANNELS, stage1=(1, 32), modules=(1, 1, 1), blocks=2):
         super().__init__()
         self.stem = nn.Sequential(ConvBNAct(3, 64, 3, 2), ConvBNAct(64, 64, 3, 2))
-        self.layer1 = Bottleneck(64, 32)
-        self.tr1, self.st2 = Transition([128], _CHANNELS[:2]), Stage(_CHANNELS[:2])
-        self.tr2, self.st3 = Transition(_CHANNELS[:2], _CHANNELS[:3]), Stage(_CHANNELS[:3])
-        self.tr3, self.st4 = Transition(_CHANNELS[:3], _CHANNELS), Stage(_CHANNELS)
-        width = sum(_CHANNELS)
+        n1, w1 = stage1
+        # A single bottleneck / module stays unwrapped so HRNet_W18_Small_V1 keeps its parameter names
+        # (and with them its seeded weights and cached conversions).
+        bottlenecks = [Bottleneck(64 if i == 0 else w1 * 4, w1) for i in range(n1)]
+        self.layer1 = bottlenecks[0] if n1 == 1 else nn.Sequential(*bottlenecks)
+
+        def stage(chs, n):
+            return Stage(chs, blocks) if n == 1 else nn.Sequential(*[Stage(chs, blocks) for _ in range(n)])
+
+        self.tr1, self.st2 = Transition([w1 * 4], channels[:2]), stage(channels[:2], modules[0])
+        self.tr2, self.st3 = Transition(channels[:2], channels[:3]), stage(channels[:3], modules[1])
+        self.tr3, self.st4 = Transition(channels[:3], channels), stage(channels, modules[2])
+        width = sum(channels)
         self.head = nn.Sequential(ConvBNAct(width, width, 1), nn.Conv2D(width, num_classes, 1))
 
     def forward(self, x):
@@ -124,3 +141,8 @@ class HRNetW18SmallV1FCN(nn.Layer):
 
 def hrnet_w18_small_v1(num_classes=19, postprocess=True):
     return SegmentationOutput(HRNetW18SmallV1FCN(num_classes), postprocess)
+
+
+def hrnet_w18(num_classes=19, postprocess=True):
+    return SegmentationOutput(HRNetW18SmallV1FCN(num_classes, channels=(18, 36, 72, 144), stage1=(4, 64),
+                                                 modules=(1, 4, 3), blocks=4), postprocess)

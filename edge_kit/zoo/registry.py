@@ -98,7 +98,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     _cls("Xception65", f"{_Z}.xception:xception65"),
     _det("YOLOv3-MobileNetV3_large", f"{_Z}.yolov3:yolov3_mobilenet_v3_large"),
     _det("YOLOv3-MobileNetV1", f"{_Z}.yolov3:yolov3_mobilenet_v1"),
-    _det("YOLOv3-DarkNet53"),
+    _det("YOLOv3-DarkNet53", f"{_Z}.darknet:yolov3_darknet53"),
     _det("PPYOLO"),
     _det("FasterRCNN-ResNet50-FPN"),
     _det("FasterRCNN-HRNet_W18-FPN"),
@@ -110,8 +110,8 @@ _SPECS: tuple[ModelSpec, ...] = (
     _seg("DeepLabv3-MobileNetV3_large_x1_0_ssld", f"{_Z}.deeplab:deeplabv3_mobilenetv3_large", "17.5 MB: PaddleSeg's DeepLabV3 head is a plain 3x3 atrous ASPP (6 MB) on the MobileNetV3-large trunk (11 MB); the seed's 9.3 MB is below the fp32 trunk alone, so it must be a lighter head or a compressed file"),
     _seg("HRNet_W18_Small_v1", f"{_Z}.hrnet:hrnet_w18_small_v1", "6.2 MB (1.5M parameters, as the HRNet paper gives); the seed has no storage figure"),
     _seg("FastSCNN", f"{_Z}.fastscnn:fastscnn", "5.7 MB: PaddleSeg's Fast-SCNN inference graph; the seed's 9.8 MB presumably includes the training-only auxiliary heads or optimizer state"),
-    _seg("HRNet_W18"),
-    _seg("DeepLabv3p-Xception65"),
+    _seg("HRNet_W18", f"{_Z}.hrnet:hrnet_w18", "38.7 MB: PaddleSeg's HRNet_W18 with the FCN head (9.7M parameters with BN statistics, the HRNet paper's 9.6M); the seed's 77.3 MB is almost exactly twice that, presumably a file holding a second copy of the weights, which the architecture does not reproduce"),
+    _seg("DeepLabv3p-Xception65", f"{_Z}.deeplab:deeplabv3p_xception65", "165.0 MB: DeepLabV3+ (separable ASPP, decoder) on PaddleX's Xception65 trunk at output stride 16; the seed's 329.3 MB is almost exactly twice that, as HRNet_W18's is, presumably files holding a second copy of the weights"),
 )
 
 assert [s.name for s in _SPECS] == [r.model for r in seed_rows()], "zoo must list the seed's rows in order"

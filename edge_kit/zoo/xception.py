@@ -96,3 +96,30 @@ class Xception(nn.Layer):
 
 def xception65(num_classes: int = 1000) -> Xception:
     return Xception(middle_blocks=16, num_classes=num_classes)
+
+
+class XceptionFeatures(nn.Layer):
+    """Xception65's trunk for DeepLabV3+ (PaddleX 1.x deeplabv3p backbone "xception_65"): the classifier's
+    entry / middle / exit flows without the head, at output stride 16: exit block 1 keeps stride 1 and
+    dilates by 2, exit block 2 by 4 (DeepLab's atrous rule). Returns the stride-4 entry feature (128
+    channels, the decoder's low-level input) and the 2048-channel stride-16 feature for ASPP."""
+
+    feat_channels = (128, 2048)
+
+    def __init__(self, middle_blocks: int = 16, output_stride: int = 16):
+        super().__init__()
+        if output_stride != 16:
+            raise ValueError("XceptionFeatures implements output stride 16 only")
+        self.stem = nn.Sequential(ConvBNx(3, 32, 3, stride=2, relu=True), ConvBNx(32, 64, 3, relu=True))
+        self.entry1 = XceptionBlock(64, [128] * 3, 2)
+        self.entry = nn.Sequential(XceptionBlock(128, [256] * 3, 2), XceptionBlock(256, [728] * 3, 2))
+        self.middle = nn.Sequential(*[XceptionBlock(728, [728] * 3, 1, skip="identity")
+                                      for _ in range(middle_blocks)])
+        self.exit = nn.Sequential(
+            XceptionBlock(728, [728, 1024, 1024], 1, dilation=2),
+            XceptionBlock(1024, [1536, 1536, 2048], 1, skip=None, dilation=4, relu_inside=True),
+        )
+
+    def forward(self, x):
+        low = self.entry1(self.stem(x))
+        return [low, self.exit(self.middle(self.entry(low)))]
