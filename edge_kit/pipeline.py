@@ -62,7 +62,8 @@ class Pipeline:
     # -- children started ahead of their stage ------------------------------------------------
     def reference_is_cached(self, graph: str = "deploy") -> bool:
         final = entry_dir("reference", self._reference_key(graph))
-        return any(manifest_path(final / f).exists() for f in ("reference.pdmodel", "reference.onnx"))
+        main = "reference.onnx" if self.src.kind == "onnx" else _program_name(self.src)
+        return manifest_path(final / main).exists()
 
     def prewarm_tflite(self) -> None:
         """Start the TFLite stage's child now, so TensorFlow imports while the reference is exported."""

@@ -160,7 +160,7 @@ def test_bundle_finds_tflite_support_through_the_env_var(tmp_path):
     proc = run_cli("bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(tmp_path / "out"),
                    env={tm.ENV_VAR: str(custom)})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    info = json.loads((tmp_path / "out" / "MobileNetV3_small_ssld-tflite-task" / "edgekit_bundle.json").read_text())
+    info = json.loads((tmp_path / "out" / "MobileNetV3_small_ssld-tflite-task-classifier" / "edgekit_bundle.json").read_text())
     assert info["outputs_unchanged_by_metadata"] and info["associated_files"]
     missing = run_cli("bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(tmp_path / "out2"),
                       env={tm.ENV_VAR: str(tmp_path / "nowhere")})

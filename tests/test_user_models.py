@@ -325,10 +325,10 @@ def test_paddle_exported_onnx_with_dynamic_dims_converts_with_input_shape(ocr_mo
 
 
 @pytest.mark.slow
-def test_unknown_hw_export_with_config_uses_its_preprocessing_and_bundles(ocr_model, tmp_path):
+def test_unknown_hw_export_with_config_uses_its_preprocessing(ocr_model, tmp_path):
     """An InputSpec([1,3,None,None]) export used to be verified on 1x1 images and `bundle` crashed.
-    Now the size comes from --input-shape, preprocessing/labels from the PaddleX config, and the bundle
-    carries them."""
+    Now the size, preprocessing and labels come from the PaddleX config, the manifest says so, and
+    `bundle` answers in one line."""
     import shutil
 
     model = tmp_path / "model"
@@ -343,17 +343,18 @@ def test_unknown_hw_export_with_config_uses_its_preprocessing_and_bundles(ocr_mo
         PostProcess:
           Topk: {topk: 1, label_list: ['0_degree', '180_degree']}
     """))
-    proc = run_cli("bundle", "--paddle-model", str(model), "--app", "paddlelite-demo", "-o", str(tmp_path / "b"))
+    proc = run_cli("convert", "--paddle-model", str(model), "--to", "paddlelite", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    info = json.loads(next((tmp_path / "b").rglob("edgekit_bundle.json")).read_text())
-    assert info["preprocess"]["mean"] == [0.5, 0.5, 0.5] and info["preprocess"]["resize_hw"] == [80, 160]
-    labels = next((tmp_path / "b").rglob("labels/*.txt")).read_text().split()
-    assert labels == ["0_degree", "180_degree"]
-    settings = next((tmp_path / "b").rglob("settings_strings.xml")).read_text()
-    assert "1,3,80,160" in settings
-    man = json.loads(next((tmp_path / "b").rglob("artifact.manifest.json")).read_text())
+    man = next(a for a in json.loads(proc.stdout)["artifacts"] if a["format"] == "paddlelite" and a["target"] == "x86")
+    assert man["preprocess"]["mean"] == [0.5, 0.5, 0.5] and man["preprocess"]["resize_hw"] == [80, 160]
+    assert man["accepts"]["verified_at"] == [1, 3, 80, 160] and man["labels_count"] == 2
     assert man["task"] == "classification" and man["origins"]["task"].startswith("inference.yml")
     assert man["origins"]["input_shape"]["height_width"].endswith("inference.yml: PreProcess ResizeImage")
+    # The demo apps' contracts (edge_kit.apps) need an adapted graph (softmax, B,G,R input), which edgekit
+    # builds for zoo models only: a user's classifier is refused in one line before any conversion.
+    proc = run_cli("bundle", "--paddle-model", str(model), "--app", "paddlelite-demo", "-o", str(tmp_path / "b"))
+    assert proc.returncode == 2 and "needs an adapted graph" in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("b/**/*.nb"))
 
 
 def test_zoo_models_refuse_user_model_flags():
