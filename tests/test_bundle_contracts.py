@@ -17,7 +17,7 @@ import pytest
 from conftest import run_cli
 from edge_kit.apps import APPS, resolve_app
 from edge_kit.apps.contract import ContractBreak
-from edge_kit.apps.paddlelite_demo import ClassificationCxx, ClassificationJava, SegmentationCxx, SegmentationJava
+from edge_kit.apps.paddlelite_demo import ClassificationCxx, ClassificationJava, SegmentationCxx
 from edge_kit.errors import EdgekitError
 
 CLS = "MobileNetV3_small_ssld"

@@ -61,7 +61,7 @@ def test_artifact_whose_bytes_changed_is_refused(tmp_path, tiny):
 
 def _converter(monkeypatch, tiny, broken=()):
     def artifacts_for(model, backends, precisions, device):
-        return {(b, p): (f"conversion failed: injected" if b in broken else tiny[b])
+        return {(b, p): ("conversion failed: injected" if b in broken else tiny[b])
                 for b in backends for p in precisions}
 
     monkeypatch.setattr(harness, "_artifacts_for", artifacts_for)

@@ -12,7 +12,7 @@ import pytest
 import edge_kit.cache as cache
 from edge_kit.convert import convert
 from edge_kit.errors import EdgekitError
-from edge_kit.manifest import Artifact, atomic_write_text, sha256_file
+from edge_kit.manifest import atomic_write_text, sha256_file
 
 
 def _onnx(arts):

@@ -28,7 +28,6 @@ def test_match_by_position_exact_name_then_decorated_name():
 
 
 def test_onnxruntime_session_runs_a_real_model_and_needs_inputs_first():
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("Mul", ["a", "b"], ["c"])], "g",

@@ -3,7 +3,6 @@ reads a model: normalization and labels from metadata, the output tensor as the 
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
