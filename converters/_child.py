@@ -34,19 +34,8 @@ def main(request_path: str, result_path: str) -> int:
     return code
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent dies (a killed edgekit must not leave tools running)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def warm(modules: str) -> int:
-    _die_with_parent()
+    # Started with edge_kit.childproc.die_with_parent as its preexec_fn, like every tool child.
     for name in filter(None, modules.split(",")):
         importlib.import_module(name)
     line = sys.stdin.readline()

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import edge_kit
-from edge_kit.childproc import die_with_parent
+from edge_kit.childproc import describe_exit, die_with_parent
 from edge_kit.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
@@ -29,17 +28,6 @@ def _last_words(stderr: str, limit: int = 3) -> str:
     fatal = [ln for ln in lines if ln.startswith("[F ") or "Check failed" in ln or "Error" in ln.split(":")[0]]
     picked = fatal[-limit:] if fatal else [ln for ln in lines if not any(n in ln for n in _NOISE)][-limit:]
     return " | ".join(picked)[:600]
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        what = {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGKILL": "killed (out of memory?)"}
-        return f"crashed: {what.get(name, name)}"
-    return f"exited with status {code}"
 
 
 def _child_env(env: dict | None) -> dict:
@@ -64,7 +52,7 @@ def _answer(returncode: int, result: Path, output: str, *, model: str, stage: st
             raise ConversionError(model, stage, tool, answer["error"])
         if returncode == 0:
             return answer["result"]
-    detail = _describe_exit(returncode)
+    detail = describe_exit(returncode)
     words = _last_words(output)
     raise ConversionError(model, stage, tool, f"{detail}{': ' + words if words else ''}")
 

@@ -28,3 +28,15 @@ def die_with_parent():
             os._exit(1)
 
     return preexec
+
+
+def describe_exit(code: int) -> str:
+    """A child's exit status in words: a signal (negative code, as subprocess reports it) or a status."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        what = {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGKILL": "killed (out of memory?)"}
+        return f"crashed: {what.get(name, name)}"
+    return f"exited with status {code}"

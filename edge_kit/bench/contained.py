@@ -9,22 +9,13 @@ clean: no OpenMP pools or runtime state inherited from the conversions the paren
 from __future__ import annotations
 
 import multiprocessing as mp
-import signal
 
 from edge_kit.bench.interleave import measure_interleaved
+from edge_kit.childproc import describe_exit
 
 
 def _describe(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "did not finish"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        what = {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGKILL": "killed (out of memory?)"}
-        return f"crashed: {what.get(name, name)}"
-    return f"exited with status {exitcode}"
+    return "did not finish" if exitcode is None else describe_exit(exitcode)
 
 
 class _PipeBar:
