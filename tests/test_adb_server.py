@@ -17,7 +17,7 @@ import pytest
 
 from android_runner.adb_server import AdbServer, ServerTransport, parse_devices_l, parse_server_socket
 from android_runner.android_device import open_android_device
-from android_runner.simulator.server import DeviceSimulator
+from android_runner.simulator.server import DeviceSimulator, bind_stable_port
 from android_runner.testing import write_fake_android_elf
 from android_runner.transport import DeviceConnectionLost, DeviceUnreachableError
 from conftest import ROOT, run_cli
@@ -28,8 +28,7 @@ ADB = shutil.which("adb")
 
 def _free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return bind_stable_port(s, "127.0.0.1")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pathlib
+import random
 import socket
 import threading
 import time
@@ -21,6 +22,33 @@ from .soc_profiles import SOCS
 PROFILES = {"sd855": profile_sd855, **SOCS}
 TOOLS = ("benchmark_model", "benchmark_bin")
 FEATURES = ("shell_v2",)   # advertised in the CNXN banner, as adbd does; adb servers then use shell,v2
+
+
+def _ephemeral_floor() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def bind_stable_port(sock: socket.socket, host: str) -> int:
+    """Bind `sock` to a free port BELOW the kernel's ephemeral range and return it.
+
+    A test unplugs a simulated phone and plugs it back in on the same port. A port from bind(0) lies
+    in the ephemeral range, so in between any outgoing connection (the adb server retrying the phone,
+    every host-protocol request) may take it as its local port and hold it in TIME_WAIT, and the
+    re-plug then fails with EADDRINUSE. Outgoing connections never get a port below the range.
+    """
+    floor = _ephemeral_floor()
+    for port in random.Random().sample(range(10000, max(floor, 10001)), k=min(64, max(floor - 10000, 1))):
+        try:
+            sock.bind((host, port))
+            return port
+        except OSError:
+            continue
+    sock.bind((host, 0))   # everything low is taken: any free port
+    return sock.getsockname()[1]
 
 
 class Device:
@@ -76,8 +104,10 @@ class DeviceSimulator:
     def start(self) -> "DeviceSimulator":
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((self.host, self._port))
-        self._port = self._sock.getsockname()[1]   # kept after stop(): a test re-plugs the phone on this port
+        if self._port:
+            self._sock.bind((self.host, self._port))
+        else:   # kept after stop(): a test re-plugs the phone on this port
+            self._port = bind_stable_port(self._sock, self.host)
         self._sock.listen(16)
         self._sock.settimeout(0.2)   # bounded accept loop: stop() is noticed within 0.2 s
         threading.Thread(target=self._accept_loop, name="devsim-accept", daemon=True).start()
