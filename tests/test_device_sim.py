@@ -241,3 +241,12 @@ def test_builtin_errors_are_toybox_style_and_do_not_stop_other_paths(sim, signer
         f"chmod: {t}/nope: No such file or directory\n1\n755\n"
     assert dev.shell(f"chmod 7z5 {t}/f; echo $?") == "chmod: bad mode '7z5'\n1\n"
     assert dev.shell("touch /system/x; echo $?").startswith("touch: '/system/x': ")
+
+
+def test_a_stopped_phone_frees_its_port_at_once():
+    """Unplug and re-plug on the same port without a pause (CI failed with EADDRINUSE: the accept
+    thread's poll kept the listening socket alive for up to 0.2 s after stop())."""
+    for _ in range(10):
+        sim = DeviceSimulator().start()
+        sim.stop()
+        DeviceSimulator(port=sim.port).start().stop()

@@ -110,7 +110,8 @@ class DeviceSimulator:
             self._port = bind_stable_port(self._sock, self.host)
         self._sock.listen(16)
         self._sock.settimeout(0.2)   # bounded accept loop: stop() is noticed within 0.2 s
-        threading.Thread(target=self._accept_loop, name="devsim-accept", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept_loop, name="devsim-accept", daemon=True)
+        self._acceptor.start()
         return self
 
     @property
@@ -122,9 +123,19 @@ class DeviceSimulator:
         return f"{self.host}:{self.port}"
 
     def stop(self) -> None:
+        """Unplug: when this returns the port is free again (a test re-plugs a phone on it at once)."""
         self._stopping.set()
         if self._sock:
+            # The accept thread's poll() holds its own reference to the listening socket, which stays in
+            # LISTEN until that poll returns: shutdown wakes it, and the join waits for it to let go.
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._sock.close()
+        acceptor = getattr(self, "_acceptor", None)
+        if acceptor is not None and acceptor is not threading.current_thread():
+            acceptor.join(timeout=5)
         self.drop_connections()
         self.device.fs.cleanup()
 
