@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from edge_kit import formats
 from edge_kit.errors import EdgekitError
 
-TOOL_FOR_BACKEND = {"paddlelite": "benchmark_bin", "tflite": "benchmark_model"}
+TOOL_FOR_BACKEND = {r.name: r.phone_tool for r in formats.RUNTIMES if r.phone_tool}
 
 # Android ABI -> (EI_CLASS, e_machine)
 ABI_ELF = {

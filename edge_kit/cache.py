@@ -41,7 +41,8 @@ def conversion_code_hash() -> str:
 
     pkg = Path(__file__).resolve().parent
     files = sorted(Path(isolate.__file__).resolve().parent.glob("*.py")) + sorted((pkg / "postprocess").glob("*.py"))
-    files += [pkg / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "sessions.py", "sources.py")]
+    files += [pkg / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "formats.py", "sources.py")]
+    files += sorted((pkg / "runtimes").glob("*.py"))
     h = hashlib.sha256()
     for f in files:
         if f.exists():

@@ -18,12 +18,13 @@ from typing import Iterable, Optional
 from edge_kit.cache import publish
 from edge_kit.errors import ConversionError, EdgekitError, OutputDirError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path
-from edge_kit.pipeline import PRECISIONS, Log, Pipeline
+from edge_kit import formats
+from edge_kit.pipeline import Log, Pipeline
 from edge_kit.sources import Source, onnx_source, paddle_source, zoo_source
 
-FORMATS = ("paddlelite", "onnx", "tflite")
-LITE_TARGETS = ("arm", "opencl")
-ALL_PRECISIONS = PRECISIONS + ("int8",)  # int8 needs a calibration set (edge_kit.datasets)
+FORMATS = formats.CONVERT_FORMATS
+LITE_TARGETS = formats.LITE_TARGETS
+ALL_PRECISIONS = formats.PRECISIONS  # int8 needs a calibration set (edge_kit.datasets)
 
 
 class Conversion(list):

@@ -9,8 +9,10 @@ Classifiers have one graph (logits) used everywhere.
 """
 from __future__ import annotations
 
+from edge_kit import formats
+
 DENSE_TASKS = ("detection", "semantic_segmentation")
-FORMAT_GRAPH = {"paddle": "deploy", "paddlelite": "deploy", "onnx": "raw", "tflite": "raw", "tensorrt": "raw"}
+FORMAT_GRAPH = {f.name: f.graph for f in formats.FORMATS}
 
 
 def graphs_for(task: str, kind: str) -> dict[str, dict]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from edge_kit import formats
 from edge_kit.errors import ModelFileError
 from edge_kit.manifest import Artifact, manifest_path, sha256_file
 
-SUFFIX_FORMAT = {".nb": "paddlelite", ".tflite": "tflite", ".onnx": "onnx", ".pdmodel": "paddle"}
+SUFFIX_FORMAT = {sfx: f.name for f in formats.FORMATS for sfx in f.suffixes}
 
 
 def op_histogram(path: Path, fmt: str) -> dict[str, int]:
@@ -37,15 +38,7 @@ def op_histogram(path: Path, fmt: str) -> dict[str, int]:
     return {}
 
 
-def runs_here(fmt: str, target: str | None) -> tuple[bool, str]:
-    if fmt == "paddlelite" and target != "x86":
-        return False, (f"no: this {target or 'device'} .nb holds {str(target).upper()} kernels; run it on a phone "
-                       "(edgekit bench --device sd855 --artifact FILE)")
-    if fmt == "tensorrt":
-        return False, "no: a TensorRT engine needs the GPU and TensorRT version it was built for"
-    runtime = {"paddlelite": "Paddle-Lite x86", "tflite": "LiteRT", "onnx": "onnxruntime",
-               "paddle": "Paddle Inference"}.get(fmt, fmt)
-    return True, f"yes: {runtime} on this machine"
+runs_here = formats.runs_here
 
 
 def inspect(path: str) -> dict:

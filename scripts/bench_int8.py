@@ -38,11 +38,11 @@ def cpu_time_medians(fp32: Path, int8: Path, rounds: int = 60) -> dict:
     import statistics
 
     from edge_kit.bench.runtimes.inputs import make_inputs
-    from edge_kit.sessions import LiteRTSession
+    from edge_kit.runtimes import open_runtime
 
     sessions = {}
     for tag, path in (("fp32", fp32), ("int8", int8)):
-        sess = LiteRTSession(path, 1)
+        sess = open_runtime("tflite", path, 1)
         sess.feed(make_inputs(Artifact.load(path)))
         for _ in range(5):
             sess.invoke()
@@ -121,7 +121,7 @@ def main() -> int:
            "seconds": round(time.time() - t0, 1),
            "host": {k: host.get(k) for k in ("cpu_model", "cores", "os", "runtimes", "git_revision")}}
     atomic_write_text(out / "int8_vs_fp32.json", json.dumps(doc, indent=2) + "\n")
-    lines = [f"# int8 vs fp32, LiteRT on this host\n",
+    lines = ["# int8 vs fp32, LiteRT on this host\n",
              f"{doc['what']}; load average before {doc['load_average_before']}, after "
              f"{doc['load_average_after']} on {os.cpu_count()} cores (measured under load). {doc['weights']}.\n",
              "Wall-time medians are what `edgekit bench` records; on a machine this loaded they include time spent "

@@ -9,7 +9,7 @@ from PIL import Image
 from edge_kit.datasets import MIN_CALIBRATION, DatasetError, load_calibration
 from edge_kit.errors import EdgekitError
 from edge_kit.images import natural_images
-from edge_kit.sessions import _dequantize, _quantize
+from edge_kit.runtimes.tensors import dequantize as _dequantize, quantize as _quantize
 from edge_kit.zoo.registry import Preprocess
 
 PRE = Preprocess(resize=(64, 64), resize_short=72, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))

@@ -9,16 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Protocol
 
+from edge_kit import formats
 from edge_kit.manifest import Artifact
 
-# backend name -> (artifact format, artifact target) it runs
-BACKEND_ARTIFACT = {
-    "paddle": ("paddle", "cpu"),            # Paddle Inference on the reference program
-    "paddlelite": ("paddlelite", "x86"),    # host: the x86 .nb; a phone: the arm .nb
-    "tflite": ("tflite", "cpu"),            # LiteRT / benchmark_model
-    "onnxruntime": ("onnx", "cpu"),
-    "tensorrt": ("tensorrt", "gpu"),
-}
+# backend name -> (artifact format, artifact target) it runs on the host (a phone: Device.artifact_target)
+BACKEND_ARTIFACT = {r.name: (r.format, formats.fmt(r.format).host_target or formats.fmt(r.format).targets[0])
+                    for r in formats.RUNTIMES}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from edge_kit import formats
 from edge_kit.bench.cell import BACKEND_ARTIFACT, Cell, Measurement
 from edge_kit.bench.contained import measure_contained
 from edge_kit.bench.interleave import measure_interleaved
@@ -22,7 +23,7 @@ from edge_kit.bench.store import DEFAULT_DIR, ResultStore, make_record
 from edge_kit.errors import EdgekitError
 from edge_kit.manifest import Artifact
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = formats.PRECISIONS
 # Several phones benchmarked in parallel (android_runner.farm) share one conversion at a time: the
 # cache makes the second worker's convert() a lookup instead of a second, concurrent conversion.
 _CONVERT_LOCK = threading.Lock()
@@ -88,7 +89,7 @@ def _artifacts_for(model: str, backends: list[str], precisions: list[str], devic
     return out
 
 
-FORMAT_BACKEND = {fmt: backend for backend, (fmt, _) in BACKEND_ARTIFACT.items()}
+FORMAT_BACKEND = {f.name: f.runtime for f in formats.FORMATS}
 
 
 def load_artifacts(paths: list[str], device) -> list[Artifact]:
@@ -139,9 +140,12 @@ def _validate(models, device, backends, threads, precisions, warmup, repeats, mi
 
     for m in models:
         get_model(m)  # unknown model -> UnknownModelError with suggestions
-    unknown = [b for b in backends if b not in BACKEND_ARTIFACT]
+    # a runtime with neither a host runner nor an on-device tool (TensorRT) has its own device: --device gpu
+    here = [r.name for r in formats.RUNTIMES if r.host or r.phone_tool]
+    unknown = [b for b in backends if b not in here]
     if unknown:
-        raise EdgekitError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKEND_ARTIFACT)}")
+        gpu = " (TensorRT: --device gpu)" if "tensorrt" in unknown else ""
+        raise EdgekitError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(here)}{gpu}")
     bad = [p for p in precisions if p not in PRECISIONS]
     if bad:
         raise EdgekitError(f"unknown precision(s) {', '.join(bad)}; choose from {', '.join(PRECISIONS)}")

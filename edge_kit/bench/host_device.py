@@ -14,7 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from edge_kit.bench.cell import BACKEND_ARTIFACT, Cell, Measurement
-from edge_kit.bench.runtimes import HOST_BACKENDS, RUNNERS, Runner, open_runner
+from edge_kit import formats
+from edge_kit.bench.runtimes import HOST_BACKENDS, Runner, open_runner
 from edge_kit.bench.stats import summarize
 from edge_kit.manifest import Artifact
 
@@ -101,24 +102,21 @@ class HostDevice:
 
     def backends(self) -> list[str]:
         """Backends whose runtime is installed here (checked without importing it)."""
-        dist = {"paddlelite": "paddlelite", "tflite": "ai-edge-litert", "onnxruntime": "onnxruntime",
-                "paddle": "paddlepaddle"}
         found = []
         for b in HOST_BACKENDS:
             try:
-                version(dist[b])
+                version(formats.runtime(b).package)
                 found.append(b)
             except PackageNotFoundError:
                 pass
         return found
 
     def supports(self, backend: str, precision: str, threads: int) -> bool:
-        """Cells that exist here. Paddle Inference runs the fp32 reference; Lite's x86 kernels are fp32
-        and its Python light predictor cannot set threads (see runtimes/paddlelite_runner.py); the ONNX
-        file edgekit makes is fp32 (fp16 weights exist only as TFLite)."""
-        if backend in ("paddle", "paddlelite", "onnxruntime") and precision != "fp32":
-            return False
-        return not (backend == "paddlelite" and threads != 1)
+        """Cells that exist here (edge_kit.formats): Paddle Inference runs the fp32 reference; Lite's x86
+        kernels are fp32 and its Python light predictor cannot set threads; the ONNX file edgekit makes
+        is fp32 (fp16 weights exist only as TFLite)."""
+        rt = formats.runtime(backend)
+        return precision in rt.host_precisions and rt.host_threads in (None, threads)
 
     def artifact_target(self, backend: str) -> str:
         return BACKEND_ARTIFACT[backend][1]  # paddlelite -> "x86": an arm .nb cannot run here
@@ -146,5 +144,3 @@ class HostDevice:
     def close(self) -> None:
         pass
 
-
-assert set(RUNNERS) == set(HOST_BACKENDS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from edge_kit import formats
 from edge_kit.errors import EdgekitError
 
 try:
@@ -170,11 +171,15 @@ def register(sub) -> None:
                    help="reach phones through this adb server (default: $ADB_SERVER_SOCKET, else a local server on "
                         "5037 if it has the phone, else edgekit's own direct ADB connection); 'none' forces direct")
     p.add_argument("--tool-dir", help="directory with benchmark_model / benchmark_bin for the phone")
-    p.add_argument("--backend", help="comma-separated: paddlelite,tflite,onnxruntime,paddle (default: all "
-                                     "available on the device)")
+    phone = [r.name for r in formats.RUNTIMES if r.phone_tool]
+    gpu = [r.name for r in formats.RUNTIMES if not r.host and not r.phone_tool]
+    p.add_argument("--backend", help=f"comma-separated: {','.join(formats.HOST_RUNTIMES)} on the host, "
+                                     f"{','.join(phone)} on a phone, {','.join(gpu)} with --device gpu (default: "
+                                     "all available on the device)")
     p.add_argument("--threads", help="comma-separated thread counts (default: host 1,2; phone 1,4: one thread on "
                    "the prime core and four on the big cores, as published SD855 tables are taken)")
-    p.add_argument("--precision", default="fp32", help="comma-separated: fp32,fp16,int8 (default fp32)")
+    p.add_argument("--precision", default="fp32", help=f"comma-separated: {','.join(formats.PRECISIONS)} "
+                                                       "(default fp32)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs per cell (default 10)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--repeats", type=int, default=50, help="timed runs per cell (default 50)")

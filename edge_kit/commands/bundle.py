@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from edge_kit import formats
+
 
 def run(args) -> int:
     from edge_kit.apps.check import check_bundle
@@ -63,8 +65,8 @@ app's pre- and post-processing on the x86 twin / TFLite and fails on a contract 
     p.add_argument("--check-only", metavar="BUNDLE_DIR", help="check an existing bundle directory")
     p.add_argument("--paddle-model", metavar="DIR")
     p.add_argument("--onnx", metavar="FILE")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
-    p.add_argument("--lite-target", default="arm", choices=["arm", "opencl"])
+    p.add_argument("--precision", default="fp32", choices=list(formats.FLOAT_PRECISIONS))
+    p.add_argument("--lite-target", default="arm", choices=list(formats.LITE_TARGETS))
     p.add_argument("--weights", metavar="FILE.pdparams")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="bundles", help="where to write the bundle (default: %(default)s)")

@@ -6,6 +6,8 @@ import json
 
 from pathlib import Path
 
+from edge_kit import formats
+
 
 def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
@@ -102,10 +104,11 @@ def add_user_model_flags(p) -> None:
 
 
 def run(args) -> int:
-    from edge_kit.convert import FORMATS, PRECISIONS, convert
+    from edge_kit.convert import convert
     from edge_kit.errors import EdgekitError
 
-    for flag, text, allowed in (("--to", args.to, FORMATS), ("--precision", args.precision, PRECISIONS)):
+    for flag, text, allowed in (("--to", args.to, formats.CONVERT_FORMATS), ("--precision", args.precision,
+                                                                           formats.PRECISIONS)):
         if not _csv(text):  # `--to ''` must not "succeed" with nothing made (the API's to=() is the reference)
             raise EdgekitError(f"{flag} names nothing; choose from {', '.join(allowed)}")
 
@@ -142,13 +145,14 @@ artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssl
     p.add_argument("model", nargs="?", help="zoo model name (see `edgekit models`)")
     p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
     p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
-    p.add_argument("--to", default="paddlelite,onnx,tflite", help="formats (default: %(default)s)")
-    p.add_argument("--precision", default="fp32", help="fp32,fp16,int8 (default: %(default)s)")
+    p.add_argument("--to", default=",".join(formats.CONVERT_FORMATS),
+                   help="formats (default: %(default)s; `edgekit formats` lists them)")
+    p.add_argument("--precision", default="fp32", help=f"{','.join(formats.PRECISIONS)} (default: %(default)s)")
     p.add_argument("--calib", metavar="PATH", help="int8 calibration set: a folder of images (preprocessed as the "
                    "manifest says) or a .npy of preprocessed (N, C, H, W) inputs; at least 8")
     p.add_argument("--int8-io", action="store_true", help="int8 TFLite with int8 input/output (scale and zero-point "
                    "in the manifest); default: float I/O")
-    p.add_argument("--lite-target", default="arm", help="Paddle-Lite targets: arm,opencl (default: %(default)s);"
+    p.add_argument("--lite-target", default="arm", help=f"Paddle-Lite targets: {','.join(formats.LITE_TARGETS)} (default: %(default)s);"
                    " an x86 .nb is always made too, to check numbers on this machine")
     p.add_argument("--weights", metavar="FILE.pdparams", help="real weights for a zoo model (default: untrained)")
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights")

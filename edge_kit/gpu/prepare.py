@@ -195,10 +195,9 @@ def to_fp16(model):
 
 
 def _run(model_bytes: bytes, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
-    from edge_kit.infer import _per_image
-    from edge_kit.sessions import OnnxRuntimeSession
+    from edge_kit.runtimes import open_runtime, per_image
 
-    return _per_image(OnnxRuntimeSession(model_bytes), inputs)
+    return per_image(open_runtime("onnxruntime", model_bytes), inputs)
 
 
 def parity(task: Optional[str], precision: str, ref, got, input_hw=None) -> dict:

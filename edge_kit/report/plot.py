@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from edge_kit import formats
 from edge_kit.report.tables import BACKEND_LABEL, device_label, is_gpu, is_simulated
 from edge_kit.seed import seed_rows
 
-COLORS = {"paddlelite": "#1f77b4", "tflite": "#ff7f0e", "onnxruntime": "#2ca02c", "paddle": "#9467bd",
-          "tensorrt": "#8c564b"}
+COLORS = {r.name: r.colour for r in formats.RUNTIMES}
 PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}
 SHADES = (1.0, 0.65, 0.4, 0.25)  # lighter for each further (precision, threads) of the same backend
 

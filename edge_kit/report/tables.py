@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edge_kit import formats
 from edge_kit.estimate import estimated_columns
 from edge_kit.seed import seed_rows
 
@@ -17,9 +18,8 @@ NOT_MEASURED = "not measured"
 SEED_EMPTY = "-"
 SECTIONS = (("classification", "Image classification"), ("detection", "Object detection"),
             ("instance_segmentation", "Instance segmentation"), ("semantic_segmentation", "Semantic segmentation"))
-BACKEND_LABEL = {"paddlelite": "Paddle-Lite", "tflite": "LiteRT", "onnxruntime": "onnxruntime",
-                 "paddle": "Paddle Inference", "tensorrt": "TensorRT"}
-FORMAT_LABEL = {"paddle": "Paddle", "paddlelite": ".nb", "onnx": "ONNX", "tflite": "TFLite", "tensorrt": "TensorRT"}
+BACKEND_LABEL = {r.name: r.label for r in formats.RUNTIMES}
+FORMAT_LABEL = {f.name: f.label for f in formats.FORMATS}
 METRIC_LABEL = {"top1": "Top1 % (seed)", "box_mmap": "Box mmAP (seed)", "miou": "mIoU % (seed)"}
 
 
@@ -97,8 +97,8 @@ def _seed(v) -> str:
     return SEED_EMPTY if v is None or v == "" else str(v)  # the seed's own digits, e.g. 19.30835
 
 
-BACKEND_ORDER = ("paddlelite", "tflite", "onnxruntime", "paddle", "tensorrt")
-FORMAT_ORDER = ("paddle", "paddlelite", "onnx", "tflite", "tensorrt")
+BACKEND_ORDER = formats.RUNTIME_NAMES
+FORMAT_ORDER = formats.FORMAT_NAMES
 
 
 def _rank(order: tuple, value) -> int:
