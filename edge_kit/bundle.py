@@ -82,8 +82,8 @@ def _edits_md(contract, edits) -> str:
 def _adapted_pipeline(src, contract, log):
     """The Pipeline converting the graph this app needs (the standard one when it needs none)."""
     from edge_kit.apps import graph as app_graphs
-    from edge_kit.pipeline import Pipeline
-    from edge_kit.sources import Source
+    from edge_kit.conversion.stages import Pipeline
+    from edge_kit.conversion.sources import Source
 
     adapt = contract.app_graph(src)
     if not adapt:
@@ -116,7 +116,7 @@ def _adapted_pipeline(src, contract, log):
 def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[Artifact, Optional[Artifact]]:
     """(the artifact the phone loads, the x86 twin the check runs), both verified against the
     adapted graph's own Paddle reference."""
-    from edge_kit.convert import _inherit_twin
+    from edge_kit.conversion.run import _inherit_twin
     from edge_kit.errors import ConversionError
 
     pipe = _adapted_pipeline(src, contract, log)
@@ -147,7 +147,7 @@ def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple
     from converters.paddle_source import LEGACY_ENV, load_outputs
     from edge_kit.apps.check import reference_view
     from edge_kit.images import preprocess
-    from edge_kit.pipeline import Pipeline
+    from edge_kit.conversion.stages import Pipeline
 
     ref = Pipeline(src, log).reference("deploy")
     x = preprocess(contract.geometry_for_reference(image, src)[None], src.preprocess)
@@ -198,7 +198,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
            options: Optional[dict] = None) -> Path:
     from edge_kit.apps import resolve_app
     from edge_kit.apps.check import CHECK_DIR, check_bundle
-    from edge_kit.convert import _stderr, resolve_source
+    from edge_kit.conversion.run import _stderr, resolve_source
 
     log = log or _stderr
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed,

@@ -105,7 +105,7 @@ def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path, monkeypat
 
 def test_parity_failure_marks_artifact_failed(tiny_paddle_model, tmp_path, monkeypatch):
     """A file that computes different numbers is a failure, not an artifact."""
-    import edge_kit.pipeline as stages
+    import edge_kit.conversion.stages as stages
 
     real = stages.run_artifact
 
@@ -196,7 +196,7 @@ def test_unwritable_output_dir_is_a_clear_error(tiny_paddle_model, tmp_path):
 def test_full_disk_leaves_no_half_written_artifact(tiny_paddle_model, tmp_path, monkeypatch):
     import shutil
 
-    import edge_kit.cache as cache
+    import edge_kit.conversion.cache as cache
 
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")

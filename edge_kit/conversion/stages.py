@@ -19,13 +19,13 @@ from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__
-from edge_kit.cache import building, entry_dir, entry_key, reusable
-from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
+from edge_kit.conversion.cache import building, entry_dir, entry_key, reusable
+from edge_kit.conversion.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.errors import ConversionError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
 from edge_kit.parity import compare
-from edge_kit.sources import Source
+from edge_kit.conversion.sources import Source
 
 PRECISIONS = ("fp32", "fp16")
 Log = Callable[[str], None]

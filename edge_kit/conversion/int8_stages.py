@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from converters.isolate import run_isolated
-from edge_kit.cache import building, entry_dir, entry_key
+from edge_kit.conversion.cache import building, entry_dir, entry_key
 from edge_kit.datasets import Calibration
 from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
-from edge_kit.pipeline import Pipeline, _versions
+from edge_kit.conversion.stages import Pipeline, _versions
 
 
 
@@ -30,7 +30,7 @@ def _int8_code() -> str:
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in (here / "pipeline_int8.py", here / "int8_baseline.py", here / "datasets.py"):
+    for f in (here / "int8_stages.py", here.parent / "int8_baseline.py", here.parent / "datasets.py"):
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 

@@ -39,9 +39,11 @@ def conversion_code_hash() -> str:
     # edge_kit.converters.
     from converters import isolate
 
-    pkg = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent
+    pkg = here.parent
     files = sorted(Path(isolate.__file__).resolve().parent.glob("*.py")) + sorted((pkg / "postprocess").glob("*.py"))
-    files += [pkg / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "sessions.py", "sources.py")]
+    files += [pkg / n for n in ("parity.py", "infer.py", "sessions.py")]
+    files += [here / n for n in ("graphs.py", "run.py", "stages.py", "sources.py")]
     h = hashlib.sha256()
     for f in files:
         if f.exists():
