@@ -144,7 +144,7 @@ def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple
     """What a correct app shows for `image`: the standard graph (Paddle Inference), edgekit's own
     normalisation after the app's own resizing to the network size."""
     from converters.isolate import run_isolated
-    from converters.paddle_source import LEGACY_ENV, load_outputs
+    from converters.paddle_source import LEGACY_ENV, child_reference_outputs, load_outputs
     from edge_kit.apps.check import reference_view
     from edge_kit.images import preprocess
     from edge_kit.conversion.stages import Pipeline
@@ -153,7 +153,7 @@ def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple
     x = preprocess(contract.geometry_for_reference(image, src)[None], src.preprocess)
     with tempfile.TemporaryDirectory(prefix="edgekit-ref-") as tmp:
         np.savez(Path(tmp) / "in.npz", image=x)
-        run_isolated("converters.paddle_source:child_reference_outputs",
+        run_isolated(child_reference_outputs,
                      {"program": str(ref.path), "params": str(ref.path.with_suffix(".pdiparams")),
                       "inputs_npz": str(Path(tmp) / "in.npz"), "out_npz": str(Path(tmp) / "out.npz")},
                      model=src.name, stage="bundle reference", tool="Paddle Inference", env=LEGACY_ENV)
@@ -177,7 +177,7 @@ def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work
     # Task Library feeds pixels and normalises (p - mean) / std in pixel units.
     mean = [v / pre["scale"] for v in pre["mean"]]
     std = [v / pre["scale"] for v in pre["std"]]
-    shown = run_isolated("converters.tflite_metadata:child_write_metadata",
+    shown = run_isolated(tflite_metadata.child_write_metadata,
                          {"model_in": str(art.path), "model_out": str(out), "kind": kind, "mean": mean, "std": std,
                           "labels_file": str(label_path)}, model=art.model, stage="tflite metadata",
                          tool="tflite-support metadata writer")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from converters import paddle_lite
 from converters.isolate import run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.program_proto import framework_pb2
@@ -39,7 +40,7 @@ def test_compat_passes_add_what_lite_needs(tiny_paddle_model):
 def test_opt_crash_becomes_readable_error(tiny_paddle_model, tmp_path):
     """Without the passes Lite's Opt aborts the process; isolated, that is an error naming model, stage and tool."""
     with pytest.raises(ConversionError) as info:
-        run_isolated("converters.paddle_lite:child_opt",
+        run_isolated(paddle_lite.child_opt,
                      {"program": str(tiny_paddle_model / "inference.pdmodel"),
                       "params": str(tiny_paddle_model / "inference.pdiparams"),
                       "out_stem": str(tmp_path / "x"), "target": "x86", "fp16": False},
