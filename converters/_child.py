@@ -21,7 +21,7 @@ def main(request_path: str, result_path: str) -> int:
         answer = {"result": value}
         code = 0
     except Exception as exc:  # reported to the parent as a readable error, not a traceback
-        from edge_kit.errors import EdgekitError
+        from converters.errors import EdgekitError
 
         # Paddle's dy2static errors are pages long; their last line names the actual problem.
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
@@ -35,7 +35,7 @@ def main(request_path: str, result_path: str) -> int:
 
 
 def warm(modules: str) -> int:
-    # Started with edge_kit.childproc.die_with_parent as its preexec_fn, like every tool child.
+    # Started with converters.childproc.die_with_parent as its preexec_fn, like every tool child.
     for name in filter(None, modules.split(",")):
         importlib.import_module(name)
     line = sys.stdin.readline()

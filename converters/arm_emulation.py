@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_kit.errors import EdgekitError
+from converters.errors import EdgekitError
 
 # The SD855's big cores are Cortex-A76 (qemu 7.2 models it: NEON, fp16 arithmetic, dot product).
 DEFAULT_CPU = "cortex-a76"

@@ -34,7 +34,7 @@ def hwcaps():
 
 
 def fit(x, shape, dtype):
-    """NCHW -> NHWC when the file's declared shape says so (the same rule as edge_kit.sessions._fit)."""
+    """NCHW -> NHWC when the file's declared shape says so (the same rule as edge_kit.runtimes.tensors.fit)."""
     shape = tuple(int(d) for d in shape)
     if x.ndim == 4 and x.shape != shape and x.transpose(0, 2, 3, 1).shape == shape:
         x = x.transpose(0, 2, 3, 1)

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
-import edge_kit
-from edge_kit.childproc import describe_exit, die_with_parent
-from edge_kit.errors import ConversionError, EdgekitError
+from converters.childproc import describe_exit, die_with_parent
+from converters.errors import ConversionError, EdgekitError
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
 
@@ -32,12 +32,12 @@ def _last_words(stderr: str, limit: int = 3) -> str:
 
 def _child_env(env: dict | None) -> dict:
     child_env = {**os.environ, **(env or {})}
-    # The child must import this project from the same place as the parent. From a checkout that is the
-    # directory holding edge_kit/ and converters/; a wheel puts this module inside edge_kit (as
-    # edge_kit.converters), where the child's interpreter finds it without help.
-    pkg = Path(edge_kit.__file__).resolve().parent
-    if pkg not in Path(__file__).resolve().parents:
-        root = str(pkg.parent)
+    # The child must import this project from the same place as the parent. From a checkout this package
+    # is top-level (`converters`) and its parent directory also holds edge_kit/ (whose child functions,
+    # e.g. the zoo export, run here too); a wheel installs it inside edge_kit (as edge_kit.converters),
+    # where the child's interpreter finds it without help.
+    if "." not in __package__:
+        root = str(Path(__file__).resolve().parent.parent)
         child_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, child_env.get("PYTHONPATH", "")) if p)
     return child_env
 
@@ -57,15 +57,21 @@ def _answer(returncode: int, result: Path, output: str, *, model: str, stage: st
     raise ConversionError(model, stage, tool, f"{detail}{': ' + words if words else ''}")
 
 
-def _target_name(target) -> str:
-    """A child's entry point, given as the function itself or as "package.module:function"."""
-    return target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+def _target_name(target: Callable) -> str:
+    """How the child finds `target`: its module and name. Only a module-level function of an importable
+    module can be found again in a fresh interpreter, so anything else is refused here, in the parent."""
+    module, name = getattr(target, "__module__", None), getattr(target, "__qualname__", "")
+    if not callable(target) or isinstance(target, str) or not module or module == "__main__" or "." in name \
+            or "<" in name:
+        raise TypeError(f"run_isolated needs a module-level function of an importable module, not {target!r}")
+    return f"{module}:{name}"
 
 
-def run_isolated(target, kwargs: dict, *, model: str, stage: str, tool: str,
+def run_isolated(target: Callable, kwargs: dict, *, model: str, stage: str, tool: str,
                  env: dict | None = None, cwd: str | Path | None = None, timeout: float = 3600) -> dict:
-    """Call `target` (a function of a converters module, or "package.module:function") with JSON-able
-    kwargs in a child; return its JSON-able result."""
+    """Call `target` (a module-level function, e.g. converters.paddle_lite.child_opt) with JSON-able kwargs
+    in a child process; return its JSON-able result. The child imports the function by its module and
+    name, so it sees the same code the parent does."""
     with tempfile.TemporaryDirectory(prefix="edgekit-child-") as tmp:
         request = Path(tmp) / "request.json"
         result = Path(tmp) / "result.json"
@@ -95,7 +101,7 @@ class WarmChild:
                                      stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=_child_env(env), text=True, preexec_fn=die_with_parent())
 
-    def run(self, target, kwargs: dict, *, model: str, stage: str, tool: str, cwd: str | Path | None = None,
+    def run(self, target: Callable, kwargs: dict, *, model: str, stage: str, tool: str, cwd: str | Path | None = None,
             timeout: float = 3600) -> dict:
         request, result = self.tmp / "request.json", self.tmp / "result.json"
         request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs,

@@ -1,17 +1,17 @@
-"""The Paddle side of every conversion: export a zoo model to a legacy inference program, locate and
-validate a user's exported program, and compute reference outputs with Paddle Inference.
+"""The Paddle side of every conversion: locate and validate a user's exported program, make an exported
+program independent of where it was exported from, and compute reference outputs with Paddle Inference.
+(Exporting a zoo model needs the zoo: edge_kit.conversion.zoo_export.)
 
 Functions named `child_*` run inside converters.isolate (a child process): Paddle must see
 FLAGS_enable_pir_api=0 before it is imported, and a corrupt program can crash it.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from edge_kit.errors import ModelFileError
+from converters.errors import ModelFileError
 
 LEGACY_ENV = {"FLAGS_enable_pir_api": "0", "GLOG_minloglevel": "2", "GLOG_v": "0"}
 
@@ -134,42 +134,6 @@ def strip_callstacks(prog: Path) -> int:
                 changed += 1
     Path(prog).write_bytes(desc.SerializeToString())
     return changed
-
-
-def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, build_kwargs: dict,
-                     reference: dict | None = None) -> dict:
-    """Export a zoo model to `out_dir/inference.pdmodel|.pdiparams`; with `reference` (the keyword arguments
-    of child_reference_outputs, `program`/`params` being where the export is moved to), also run it."""
-    assert os.environ.get("FLAGS_enable_pir_api") == "0", "export must run with the legacy program format"
-    import paddle
-
-    from edge_kit.zoo import get_model
-    from edge_kit.zoo.build import build_model
-
-    spec = get_model(model)
-    build_kwargs = dict(build_kwargs)
-    app_graph = build_kwargs.pop("app_graph", None)
-    if app_graph:  # a graph adapted to an Android app's contract (edge_kit.apps.graph)
-        from edge_kit.apps import graph as app_graphs
-
-        build_kwargs.update(app_graphs.base_kwargs(app_graph))
-    layer = build_model(spec, weights=weights, seed=seed, **build_kwargs)
-    if app_graph:
-        layer = app_graphs.wrap(layer, app_graph)
-    shape = list(build_kwargs.get("input_shape", spec.input_shape))
-    prefix = Path(out_dir) / "inference"
-    specs = app_graphs.input_specs(app_graph, shape) if app_graph else [paddle.static.InputSpec(shape, "float32", "image")]
-    paddle.jit.save(layer, str(prefix), input_spec=specs)
-    if not prefix.with_suffix(".pdmodel").exists():
-        raise RuntimeError("paddle.jit.save wrote no .pdmodel (is PIR still on?)")
-    strip_callstacks(prefix.with_suffix(".pdmodel"))
-    if reference:
-        os.replace(prefix.with_suffix(".pdmodel"), reference["program"])
-        os.replace(prefix.with_suffix(".pdiparams"), reference["params"])
-        for extra in Path(out_dir).glob("inference.*"):
-            extra.unlink()
-        child_reference_outputs(**reference)
-    return {"weights": getattr(layer, "edgekit_weights", "unknown"), "paddle": paddle.__version__}
 
 
 def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str) -> dict:

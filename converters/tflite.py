@@ -2,8 +2,8 @@
 
 onnx2tf downloads `calibration_image_sample_data_20x128x128x3_float32.npy` from the internet for any
 model with a 4-D 3-channel input, int8 or not, and crashes offline; a file of that name in its
-working directory is used instead, so the child runs in a scratch directory where we put one made
-from edgekit's own natural images.
+working directory is used instead, so the child runs in a scratch directory where the caller has put
+one (write_calibration_file, with edgekit's own natural images: edge_kit.conversion.stages).
 """
 from __future__ import annotations
 
@@ -15,12 +15,18 @@ import numpy as np
 CALIBRATION_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
 
 
-def write_calibration_file(workdir: Path) -> Path:
-    from edge_kit.images import natural_images
-
+def write_calibration_file(workdir: Path, images: np.ndarray) -> Path:
+    """Put onnx2tf's calibration file in `workdir`: `images` (N, H, W, 3 uint8 pixels) scaled to [0, 1]."""
     path = Path(workdir) / CALIBRATION_NAME
-    np.save(path, natural_images(20, 128, 128, seed=7).astype(np.float32) / 255.0)
+    np.save(path, images.astype(np.float32) / 255.0)
     return path
+
+
+def require_calibration_file(workdir: Path) -> None:
+    """Without its calibration file onnx2tf downloads one (and fails offline): refuse to start it."""
+    if not (Path(workdir) / CALIBRATION_NAME).is_file():
+        raise RuntimeError(f"no {CALIBRATION_NAME} in {workdir}: onnx2tf would download one; the caller puts it "
+                           "there first (write_calibration_file)")
 
 
 def hardsigmoid_as_relu6(model) -> int:
@@ -81,7 +87,7 @@ def child_onnx_to_tflite(onnx_file: str, workdir: str, out_fp32: str, out_fp16: 
     import onnx2tf
 
     work = Path(workdir)
-    write_calibration_file(work)
+    require_calibration_file(work)
     # The TFLite-specific rewrite goes into a copy: the ONNX artifact stays as paddle2onnx made it.
     model = onnx.load(onnx_file)
     passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}

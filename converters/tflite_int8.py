@@ -22,10 +22,10 @@ def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_
     import onnx2tf
     import tensorflow as tf
 
-    from converters.tflite import hardsigmoid_as_relu6, write_calibration_file
+    from converters.tflite import hardsigmoid_as_relu6, require_calibration_file
 
     work = Path(workdir)
-    write_calibration_file(work)  # onnx2tf looks for it even for float conversions; never download
+    require_calibration_file(work)  # onnx2tf looks for it even for float conversions; never download
     model = onnx.load(onnx_file)
     passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
     source = work / Path(onnx_file).name

@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from edge_kit.errors import EdgekitError
+from converters.errors import EdgekitError
 
 ENV_VAR = "EDGEKIT_TFLITE_SUPPORT_PATH"
 REQUIREMENT = "tflite-support==0.4.4"

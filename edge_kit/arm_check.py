@@ -70,7 +70,7 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
 
 def check_conversion(pipe, artifacts: list[Artifact], env: arm_emulation.ArmEnv, log: Callable[[str], None]) -> None:
     """convert(..., arm_check=True): every TFLite file the conversion returns (fp32, fp16, int8), in one
-    emulated process, on the images and reference of the host parity (`pipe`: edge_kit.pipeline.Pipeline)."""
+    emulated process, on the images and reference of the host parity (`pipe`: edge_kit.conversion.stages.Pipeline)."""
     tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")]
     if not tflites:
         return

@@ -82,8 +82,8 @@ def _edits_md(contract, edits) -> str:
 def _adapted_pipeline(src, contract, log):
     """The Pipeline converting the graph this app needs (the standard one when it needs none)."""
     from edge_kit.apps import graph as app_graphs
-    from edge_kit.pipeline import Pipeline
-    from edge_kit.sources import Source
+    from edge_kit.conversion.stages import Pipeline
+    from edge_kit.conversion.sources import Source
 
     adapt = contract.app_graph(src)
     if not adapt:
@@ -116,7 +116,7 @@ def _adapted_pipeline(src, contract, log):
 def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[Artifact, Optional[Artifact]]:
     """(the artifact the phone loads, the x86 twin the check runs), both verified against the
     adapted graph's own Paddle reference."""
-    from edge_kit.convert import _inherit_twin
+    from edge_kit.conversion.run import _inherit_twin
     from edge_kit.errors import ConversionError
 
     pipe = _adapted_pipeline(src, contract, log)
@@ -144,16 +144,16 @@ def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple
     """What a correct app shows for `image`: the standard graph (Paddle Inference), edgekit's own
     normalisation after the app's own resizing to the network size."""
     from converters.isolate import run_isolated
-    from converters.paddle_source import LEGACY_ENV, load_outputs
+    from converters.paddle_source import LEGACY_ENV, child_reference_outputs, load_outputs
     from edge_kit.apps.check import reference_view
     from edge_kit.images import preprocess
-    from edge_kit.pipeline import Pipeline
+    from edge_kit.conversion.stages import Pipeline
 
     ref = Pipeline(src, log).reference("deploy")
     x = preprocess(contract.geometry_for_reference(image, src)[None], src.preprocess)
     with tempfile.TemporaryDirectory(prefix="edgekit-ref-") as tmp:
         np.savez(Path(tmp) / "in.npz", image=x)
-        run_isolated("converters.paddle_source:child_reference_outputs",
+        run_isolated(child_reference_outputs,
                      {"program": str(ref.path), "params": str(ref.path.with_suffix(".pdiparams")),
                       "inputs_npz": str(Path(tmp) / "in.npz"), "out_npz": str(Path(tmp) / "out.npz")},
                      model=src.name, stage="bundle reference", tool="Paddle Inference", env=LEGACY_ENV)
@@ -177,7 +177,7 @@ def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work
     # Task Library feeds pixels and normalises (p - mean) / std in pixel units.
     mean = [v / pre["scale"] for v in pre["mean"]]
     std = [v / pre["scale"] for v in pre["std"]]
-    shown = run_isolated("converters.tflite_metadata:child_write_metadata",
+    shown = run_isolated(tflite_metadata.child_write_metadata,
                          {"model_in": str(art.path), "model_out": str(out), "kind": kind, "mean": mean, "std": std,
                           "labels_file": str(label_path)}, model=art.model, stage="tflite metadata",
                          tool="tflite-support metadata writer")
@@ -198,7 +198,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
            options: Optional[dict] = None) -> Path:
     from edge_kit.apps import resolve_app
     from edge_kit.apps.check import CHECK_DIR, check_bundle
-    from edge_kit.convert import _stderr, resolve_source
+    from edge_kit.conversion.run import _stderr, resolve_source
 
     log = log or _stderr
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed,

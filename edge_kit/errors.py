@@ -1,30 +1,20 @@
-"""Errors edgekit reports to users as one clear line (the CLI prints str(err) and exits non-zero)."""
+"""Errors edgekit reports to users as one clear line (the CLI prints str(err) and exits non-zero).
 
+EdgekitError, ModelFileError and ConversionError are defined in converters.errors (converters is a leaf
+package: it raises them without importing edge_kit) and are the same classes here.
+"""
+from converters.errors import ConversionError, EdgekitError, ModelFileError
 
-class EdgekitError(Exception):
-    """Base class: anything the user can act on. The CLI prints the message without a traceback."""
-
-    exit_code = 2
+__all__ = ["EdgekitError", "UnknownModelError", "ModelFileError", "UnsupportedOpError", "ConversionError",
+           "ParityError", "OutputDirError"]
 
 
 class UnknownModelError(EdgekitError):
     pass
 
 
-class ModelFileError(EdgekitError):
-    """A missing, unreadable or corrupt model file."""
-
-
 class UnsupportedOpError(EdgekitError):
     pass
-
-
-class ConversionError(EdgekitError):
-    """A converter failed or crashed; the message names model, stage and tool."""
-
-    def __init__(self, model: str, stage: str, tool: str, detail: str):
-        self.model, self.stage, self.tool, self.detail = model, stage, tool, detail
-        super().__init__(f"{model}: {stage} failed in {tool}: {detail}")
 
 
 class ParityError(EdgekitError):

@@ -21,10 +21,11 @@ def op_histogram(path: Path, fmt: str) -> dict[str, int]:
 
         return onnx_op_histogram(path)
     if fmt == "paddlelite":
+        from converters import paddle_lite
         from converters.isolate import run_isolated
 
         # Lite's reader aborts on a damaged file: read it in a child.
-        return run_isolated("converters.paddle_lite:child_nb_op_histogram", {"nb_path": str(path)},
+        return run_isolated(paddle_lite.child_nb_op_histogram, {"nb_path": str(path)},
                             model=path.name, stage="inspect", tool="paddlelite")
     if fmt == "paddle":
         from collections import Counter

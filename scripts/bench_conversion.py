@@ -85,10 +85,10 @@ def _bare(onnx_file: Path, work: Path) -> float:
     # onnx2tf fetches a calibration file from the internet unless one of that name is in its working
     # directory (the same file edgekit's TFLite stage puts there); give the bare run the same.
     sys.path.insert(0, str(ROOT))
-    from converters.tflite import write_calibration_file
+    from edge_kit.conversion.stages import onnx2tf_calibration
 
     run_dir = Path(tempfile.mkdtemp(dir=work))
-    write_calibration_file(run_dir)
+    onnx2tf_calibration(run_dir)
     wall, _ = _run(BARE, [str(onnx_file), str(run_dir / "out")], _env(work / "unused-cache"), run_dir)
     shutil.rmtree(run_dir, ignore_errors=True)
     return wall

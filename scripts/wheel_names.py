@@ -3,7 +3,8 @@
 (`edge_kit`) into site-packages and cannot overwrite another distribution's `converters` package.
 
 The checkout keeps the folders and its imports (`from converters.isolate import ...`,
-`run_isolated("converters.tflite:child_onnx_to_tflite", ...)`, `-m android_runner.simulator._toolrun`):
+`-m converters._child`, `-m android_runner.simulator._toolrun`; children run by run_isolated are passed
+as functions and found again by their `__module__`, which the wheel's imports already name):
 nothing in the source tree has to change when a file is added or edited. Only the copy that goes into
 the wheel is rewritten, token by token:
   * `from converters...` / `from android_runner...` import statements get the `edge_kit.` prefix;

@@ -83,7 +83,7 @@ def test_a_wrong_arm_only_result_fails_the_artifact(tiny_arm_converted, tiny_pad
     The check must compare the ARM run's own outputs with the reference and fail the artifact; a check that
     copied the host's numbers, or compared the ARM run with itself, would pass."""
     from edge_kit.convert import resolve_source
-    from edge_kit.pipeline import Pipeline
+    from edge_kit.conversion.stages import Pipeline
 
     folder, _ = tiny_arm_converted
     name = f"{tiny_paddle_model.name}.fp32.tflite"

@@ -246,7 +246,7 @@ def task_classifier(tmp_path_factory):
     from edge_kit.apps.tflite_task import TaskImageClassifier
     from edge_kit.bundle import _label_names, _tflite_metadata
     from edge_kit.convert import convert
-    from edge_kit.sources import zoo_source
+    from edge_kit.conversion.sources import zoo_source
 
     out = tmp_path_factory.mktemp("task")
     good = _bundle("tflite-task", CLS, out)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
 
+from converters import tflite
 from converters.isolate import run_isolated
+from edge_kit.conversion.stages import onnx2tf_calibration
 
 
 def _tiny_onnx(path):
@@ -43,7 +46,8 @@ def test_skipping_onnx2tfs_saved_model_keeps_tflite_bytes(tmp_path):
         work.mkdir()
         kwargs = {"onnx_file": str(model), "workdir": str(work), "out_fp32": str(work / "a.fp32.tflite"),
                   "out_fp16": str(work / "a.fp16.tflite"), "write_saved_model": write}
-        run_isolated("converters.tflite:child_onnx_to_tflite", kwargs, model="tiny", stage="tflite", tool="onnx2tf",
+        onnx2tf_calibration(work)
+        run_isolated(tflite.child_onnx_to_tflite, kwargs, model="tiny", stage="tflite", tool="onnx2tf",
                      cwd=work)
         digests[write] = [hashlib.sha256((work / f"a.{p}.tflite").read_bytes()).hexdigest() for p in ("fp32", "fp16")]
         assert not (work / "saved_model").exists()
@@ -74,7 +78,7 @@ def test_warm_child_runs_its_request_where_asked(tmp_path):
     from converters.isolate import WarmChild
 
     child = WarmChild(["json"])
-    assert child.run("os:getcwd", {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
+    assert child.run(os.getcwd, {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
     assert child.proc.returncode == 0 and not child.tmp.exists()
 
 
@@ -84,7 +88,7 @@ def test_warm_child_crash_is_a_readable_error():
 
     child = WarmChild([])
     with pytest.raises(ConversionError, match=r"^m: tflite failed in onnx2tf: crashed: aborted"):
-        child.run("os:abort", {}, model="m", stage="tflite", tool="onnx2tf")
+        child.run(os.abort, {}, model="m", stage="tflite", tool="onnx2tf")
 
 
 def test_unused_warm_child_is_stopped():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from converters import paddle_lite
 from converters.isolate import run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.program_proto import framework_pb2
@@ -39,7 +40,7 @@ def test_compat_passes_add_what_lite_needs(tiny_paddle_model):
 def test_opt_crash_becomes_readable_error(tiny_paddle_model, tmp_path):
     """Without the passes Lite's Opt aborts the process; isolated, that is an error naming model, stage and tool."""
     with pytest.raises(ConversionError) as info:
-        run_isolated("converters.paddle_lite:child_opt",
+        run_isolated(paddle_lite.child_opt,
                      {"program": str(tiny_paddle_model / "inference.pdmodel"),
                       "params": str(tiny_paddle_model / "inference.pdiparams"),
                       "out_stem": str(tmp_path / "x"), "target": "x86", "fp16": False},
@@ -105,7 +106,7 @@ def test_repeated_conversion_reuses_cache(tiny_paddle_model, tmp_path, monkeypat
 
 def test_parity_failure_marks_artifact_failed(tiny_paddle_model, tmp_path, monkeypatch):
     """A file that computes different numbers is a failure, not an artifact."""
-    import edge_kit.pipeline as stages
+    import edge_kit.conversion.stages as stages
 
     real = stages.run_artifact
 
@@ -196,7 +197,7 @@ def test_unwritable_output_dir_is_a_clear_error(tiny_paddle_model, tmp_path):
 def test_full_disk_leaves_no_half_written_artifact(tiny_paddle_model, tmp_path, monkeypatch):
     import shutil
 
-    import edge_kit.cache as cache
+    import edge_kit.conversion.cache as cache
 
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import edge_kit.cache as cache
+import edge_kit.conversion.cache as cache
 from edge_kit.convert import convert
 from edge_kit.errors import EdgekitError
 from edge_kit.manifest import atomic_write_text, sha256_file

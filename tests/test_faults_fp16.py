@@ -22,8 +22,8 @@ def test_arm_fp16_nb_has_fp16_kernels(tiny_paddle_model):
 def test_fp16_nb_without_fp16_kernels_is_failed(tiny_paddle_model, monkeypatch):
     import shutil
 
-    import edge_kit.pipeline as pipeline
-    from edge_kit.cache import entry_dir
+    import edge_kit.conversion.stages as pipeline
+    from edge_kit.conversion.cache import entry_dir
 
     real, touched = pipeline.reusable, []
 

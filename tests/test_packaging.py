@@ -79,11 +79,13 @@ def test_relocated_tree_imports_and_runs_children_without_the_checkout(tmp_path)
     assert (lib / "edge_kit" / "converters" / "isolate.py").exists()
     assert (lib / "edge_kit" / "android_runner" / "simulator" / "_toolrun.py").exists()
     probe = (
-        "import edge_kit, edge_kit.cache, edge_kit.pipeline, edge_kit.commands.bench, edge_kit.android_runner.android_device\n"
+        "import edge_kit, edge_kit.conversion.cache, edge_kit.conversion.stages, edge_kit.commands.bench, edge_kit.android_runner.android_device\n"
+        "from edge_kit.converters import tflite_metadata\n"
         "from edge_kit.converters.isolate import run_isolated\n"
         "print(edge_kit.__file__)\n"
-        "print(run_isolated('edge_kit.converters.tflite_metadata:available', {}, model='m', stage='s', tool='t'))\n"
-        "print(edge_kit.cache.conversion_code_hash())\n")
+        "print(run_isolated(tflite_metadata.available, {}, model='m', stage='s', tool='t'))\n"
+        "from edge_kit.conversion.fingerprint import conversion_fingerprint\n"
+        "print(conversion_fingerprint())\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**env, "PYTHONPATH": str(lib)},
                           capture_output=True, text=True, timeout=300)

@@ -17,7 +17,6 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from edge_kit.errors import OutputDirError
@@ -31,27 +30,12 @@ def cache_root() -> Path:
     return Path(root) / "artifacts"
 
 
-@lru_cache(maxsize=1)
-def conversion_code_hash() -> str:
-    """What the conversion code is: a fix in a converter, a compat pass or a parity rule must not be
-    answered from a cache filled by the old code."""
-    # Found through the imported packages, not the source tree: a wheel installs converters/ as
-    # edge_kit.converters.
-    from converters import isolate
-
-    pkg = Path(__file__).resolve().parent
-    files = sorted(Path(isolate.__file__).resolve().parent.glob("*.py")) + sorted((pkg / "postprocess").glob("*.py"))
-    files += [pkg / n for n in ("parity.py", "graphs.py", "convert.py", "pipeline.py", "infer.py", "formats.py", "sources.py")]
-    files += sorted((pkg / "runtimes").glob("*.py"))
-    h = hashlib.sha256()
-    for f in files:
-        if f.exists():
-            h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def entry_key(**parts) -> str:
-    parts["code"] = conversion_code_hash()
+    """The key of a cache entry: its stage's inputs, options and tool versions, and the conversion code
+    (edge_kit.conversion.fingerprint)."""
+    from edge_kit.conversion.fingerprint import conversion_fingerprint
+
+    parts["code"] = conversion_fingerprint()
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

@@ -14,21 +14,30 @@ from typing import Callable
 
 import numpy as np
 
-from converters import onnx_export, paddle_lite, tflite
+from converters import onnx_export, paddle_lite, paddle_source, tflite
 from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__, formats
-from edge_kit.cache import building, entry_dir, entry_key, reusable
-from edge_kit.graphs import graph_for_format, graphs_for, postprocess_description
+from edge_kit.conversion import zoo_export
+from edge_kit.conversion.cache import building, entry_dir, entry_key, reusable
+from edge_kit.conversion.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.errors import ConversionError
 from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
 from edge_kit.parity import compare
-from edge_kit.sources import Source
+from edge_kit.conversion.sources import Source
 
 PRECISIONS = formats.FLOAT_PRECISIONS   # int8 is pipeline_int8's
 Log = Callable[[str], None]
+
+
+def onnx2tf_calibration(workdir: Path) -> Path:
+    """The calibration file onnx2tf reads from its working directory (else it downloads one, for any 4-D
+    3-channel input, int8 or not): 20 of edgekit's natural images at 128x128 (converters.tflite)."""
+    from edge_kit.images import natural_images
+
+    return tflite.write_calibration_file(workdir, natural_images(20, 128, 128, seed=7))
 
 
 def _versions(*names: str) -> dict:
@@ -135,7 +144,7 @@ class Pipeline:
         info = {}
         if self.src.kind == "zoo":
             # Export and reference run in one child: Paddle is imported once (about 3 s of a cold conversion).
-            info = run_isolated("converters.paddle_source:child_export_zoo",
+            info = run_isolated(zoo_export.child_export_zoo,
                                 {"model": self.src.name, "out_dir": str(work), "weights": self.src.weights,
                                  "seed": self.src.seed, "build_kwargs": self.graphs[graph],
                                  "reference": {"program": str(prog), "params": str(params),
@@ -145,7 +154,7 @@ class Pipeline:
         else:
             shutil.copy2(self.src.program, prog)
             shutil.copy2(self.src.params, params)
-            run_isolated("converters.paddle_source:child_reference_outputs",
+            run_isolated(paddle_source.child_reference_outputs,
                          {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
                           "out_npz": str(work / "reference_outputs.npz")},
                          model=self.src.name, stage="reference run", tool="Paddle Inference",
@@ -242,7 +251,7 @@ class Pipeline:
                 program, changes = make_lite_compatible((ref / "reference.pdmodel").read_bytes())
                 (work / "program.pdmodel").write_bytes(program)
                 shutil.copy2(ref / "reference.pdiparams", work / "program.pdiparams")
-                run_isolated("converters.paddle_lite:child_opt",
+                run_isolated(paddle_lite.child_opt,
                              {"program": str(work / "program.pdmodel"), "params": str(work / "program.pdiparams"),
                               "out_stem": str(work / name[:-3]), "target": target, "fp16": precision == "fp16"},
                              model=self.src.name, stage=f"paddlelite {target} {precision}", tool="paddlelite Opt")
@@ -274,7 +283,7 @@ class Pipeline:
                 if self.src.kind == "onnx":
                     shutil.copy2(ref / "reference.onnx", work / name)
                 else:
-                    made = run_isolated("converters.onnx_export:child_paddle_to_onnx",
+                    made = run_isolated(onnx_export.child_paddle_to_onnx,
                                  {"program": str(ref / _program_name(self.src)),
                                   "params": str(ref / "reference.pdiparams"), "out_file": str(work / name)},
                                  model=self.src.name, stage="onnx export", tool="paddle2onnx")
@@ -301,6 +310,7 @@ class Pipeline:
                 t0 = time.time()
                 with self._lock:
                     warm = self._warm.pop("tflite", None)
+                onnx2tf_calibration(work)
                 made = (warm.run if warm else run_isolated)(
                     tflite.child_onnx_to_tflite,
                     {"onnx_file": str(onnx_artifact.path), "workdir": str(work),

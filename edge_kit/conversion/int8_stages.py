@@ -15,24 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from converters.isolate import run_isolated
-from edge_kit.cache import building, entry_dir, entry_key
+from edge_kit.conversion.cache import building, entry_dir, entry_key
 from edge_kit.datasets import Calibration
 from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
-from edge_kit.pipeline import Pipeline, _versions
-
-
-
-def _int8_code() -> str:
-    """The int8 recipe's own code (cache.entry_key hashes the shared conversion modules, not these): a
-    change in quantization or in its parity rule must not be answered from a cache filled by the old code."""
-    import hashlib
-
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for f in (here / "pipeline_int8.py", here / "int8_baseline.py", here / "datasets.py"):
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+from edge_kit.conversion.stages import Pipeline, _versions, onnx2tf_calibration
 
 UNTRAINED_NOTE = ("int8 vs the fp32 reference on {images}: on untrained weights this measures the damage "
                   "quantization does to these outputs only, not accuracy on real data (use `edgekit eval`)")
@@ -64,12 +51,12 @@ def _note(pipe: Pipeline, manifest: dict) -> None:
 
 def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int8_io: bool = False) -> Artifact:
     from converters import tflite
-    from converters.tflite_int8 import quantization_of
+    from converters.tflite_int8 import child_onnx_to_tflite_int8, quantization_of
 
     io = "int8io" if int8_io else "floatio"
     name = f"{pipe.src.name}.int8.tflite" if not int8_io else f"{pipe.src.name}.int8-io.tflite"
     key = entry_key(stage="tflite-int8", onnx=onnx_artifact.manifest["sha256"], calib=calib.sha256, io=io,
-                    int8_code=_int8_code(), tools=_versions("onnx2tf", "tensorflow"))
+                    tools=_versions("onnx2tf", "tensorflow"))
     final = entry_dir("tflite-int8", key) / name
     stage = f"tflite int8 ({io})"
     if not manifest_path(final).exists():
@@ -77,7 +64,8 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
                 building("tflite-int8", key) as work:
             t0 = time.time()
             np.save(work / "calib.npy", calib.data)
-            made = run_isolated("converters.tflite_int8:child_onnx_to_tflite_int8",
+            onnx2tf_calibration(work)
+            made = run_isolated(child_onnx_to_tflite_int8,
                                 {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
                                  "calib_npy": str(work / "calib.npy"), "out_file": str(work / name),
                                  "int8_io": int8_io},
@@ -141,12 +129,13 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
     as far as that program and Opt go, the ARM kernels only a phone can check."""
     from converters import paddle_lite
     from converters.paddle_compat import make_lite_compatible
-    from converters.paddle_source import LEGACY_ENV, load_outputs, program_io
+    from converters.paddle_ptq import child_ptq
+    from converters.paddle_source import LEGACY_ENV, child_reference_outputs, load_outputs, program_io
 
     name = f"{pipe.src.name}.{target}.int8.nb"
     ref = pipe.ref_dir("paddlelite")
     key = entry_key(stage="paddlelite-int8", ref=ref.name, target=target, calib=calib.sha256,
-                    int8_code=_int8_code(), tools=_versions("paddlepaddle", "paddlelite"))
+                    tools=_versions("paddlepaddle", "paddlelite"))
     final = entry_dir("paddlelite-int8", key) / name
     stage = f"paddlelite {target} int8"
     if not manifest_path(final).exists():
@@ -155,7 +144,7 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
             t0 = time.time()
             np.save(work / "calib.npy", calib.data)
             qdir = work / "quant"
-            ptq = run_isolated("converters.paddle_ptq:child_ptq",
+            ptq = run_isolated(child_ptq,
                                {"program": str(ref / "reference.pdmodel"), "params": str(ref / "reference.pdiparams"),
                                 "calib_npy": str(work / "calib.npy"), "out_dir": str(qdir)},
                                model=pipe.src.name, stage=f"paddlelite {target} int8", tool="paddle PTQ",
@@ -166,14 +155,14 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
             np.savez(work / "int8_inputs.npz", image=x)
             for prog, params, out in ((qdir / "model.pdmodel", qdir / "model.pdiparams", "simquant.npz"),
                                       (ref / "reference.pdmodel", ref / "reference.pdiparams", "fp32.npz")):
-                run_isolated("converters.paddle_source:child_reference_outputs",
+                run_isolated(child_reference_outputs,
                              {"program": str(prog), "params": str(params), "inputs_npz": str(work / "int8_inputs.npz"),
                               "out_npz": str(work / out)},
                              model=pipe.src.name, stage="int8 simulated-quantization check", tool="Paddle Inference",
                              env=LEGACY_ENV)
             program, changes = make_lite_compatible((qdir / "model.pdmodel").read_bytes())
             (work / "program.pdmodel").write_bytes(program)
-            run_isolated("converters.paddle_lite:child_opt",
+            run_isolated(paddle_lite.child_opt,
                          {"program": str(work / "program.pdmodel"), "params": str(qdir / "model.pdiparams"),
                           "out_stem": str(work / name[:-3]), "target": target, "fp16": False},
                          model=pipe.src.name, stage=f"paddlelite {target} int8", tool="paddlelite Opt")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Optional
 
@@ -64,27 +63,11 @@ class Source:
 
 def _zoo_code_hash(spec: ModelSpec) -> str:
     """Exports change when the network code changes, so the code is part of the cache key: the builder's
-    module and every edge_kit.zoo / edge_kit.postprocess module it imports, transitively."""
-    import ast
+    module (named by a string in the registry, which the conversion fingerprint's import walk cannot
+    follow) and what it imports, walked by the same rule (edge_kit.conversion.fingerprint)."""
+    from edge_kit.conversion.fingerprint import code_fingerprint
 
-    pkg_dir = Path(str(resources.files("edge_kit")))
-    seen, todo = set(), [spec.builder.split(":")[0], "edge_kit.zoo.build", "edge_kit.zoo.init", "edge_kit.images"]
-    h = hashlib.sha256()
-    while todo:
-        mod = todo.pop()
-        path = pkg_dir.parent / (mod.replace(".", "/") + ".py")
-        if mod in seen or not path.exists():
-            continue
-        seen.add(mod)
-        source = path.read_bytes()
-        h.update(mod.encode() + source)
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("edge_kit"):
-                todo.append(node.module)
-                todo.extend(f"{node.module}.{a.name}" for a in node.names)
-            elif isinstance(node, ast.Import):
-                todo.extend(a.name for a in node.names if a.name.startswith("edge_kit"))
-    return h.hexdigest()
+    return code_fingerprint((spec.builder.split(":")[0], "edge_kit.zoo.build", "edge_kit.zoo.init", "edge_kit.images"))
 
 
 def _key(*parts) -> str:
