@@ -136,34 +136,6 @@ def strip_callstacks(prog: Path) -> int:
     return changed
 
 
-def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str) -> dict:
-    """Run the program with Paddle Inference (the reference every artifact is compared with)."""
-    import paddle
-    import paddle.inference as pi
-
-    config = pi.Config(program, params)
-    config.disable_gpu()
-    config.disable_glog_info()
-    if is_pir(Path(program)):
-        # Paddle 3.3's oneDNN executor rejects PIR array<double> attributes (nearest_interp's scale):
-        # "ConvertPirAttribute2RuntimeAttribute not support". The plain CPU kernels run them.
-        config.disable_mkldnn()
-    config.set_cpu_math_library_num_threads(1)
-    predictor = pi.create_predictor(config)
-    data = np.load(inputs_npz)
-    names = predictor.get_input_names()
-    batches = data[names[0]].shape[0] if names[0] in data else data[data.files[0]].shape[0]
-    per_image = []
-    for b in range(batches):  # the programs are exported with batch 1
-        for i, name in enumerate(names):
-            arr = data[name] if name in data else data[data.files[i]]
-            predictor.get_input_handle(name).copy_from_cpu(np.ascontiguousarray(arr[b:b + 1]))
-        predictor.run()
-        per_image.append([predictor.get_output_handle(n).copy_to_cpu() for n in predictor.get_output_names()])
-    save_outputs(out_npz, per_image)
-    return {"outputs": predictor.get_output_names(), "paddle": paddle.__version__}
-
-
 def save_outputs(path: str, per_image: list[list[np.ndarray]]) -> None:
     """Outputs per image (detections differ in count between images, so they are never concatenated)."""
     np.savez(path, **{f"img{b}_out{j}": a for b, outs in enumerate(per_image) for j, a in enumerate(outs)})

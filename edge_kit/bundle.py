@@ -144,7 +144,8 @@ def _reference(src, log, image: np.ndarray, names: list[str], contract) -> tuple
     """What a correct app shows for `image`: the standard graph (Paddle Inference), edgekit's own
     normalisation after the app's own resizing to the network size."""
     from converters.isolate import run_isolated
-    from converters.paddle_source import LEGACY_ENV, child_reference_outputs, load_outputs
+    from converters.paddle_source import LEGACY_ENV, load_outputs
+    from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.apps.check import reference_view
     from edge_kit.images import preprocess
     from edge_kit.conversion.stages import Pipeline

@@ -130,7 +130,8 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
     from converters import paddle_lite
     from converters.paddle_compat import make_lite_compatible
     from converters.paddle_ptq import child_ptq
-    from converters.paddle_source import LEGACY_ENV, child_reference_outputs, load_outputs, program_io
+    from converters.paddle_source import LEGACY_ENV, load_outputs, program_io
+    from edge_kit.conversion.reference import child_reference_outputs
 
     name = f"{pipe.src.name}.{target}.int8.nb"
     ref = pipe.ref_dir("paddlelite")

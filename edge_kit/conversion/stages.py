@@ -14,12 +14,12 @@ from typing import Callable
 
 import numpy as np
 
-from converters import onnx_export, paddle_lite, paddle_source, tflite
+from converters import onnx_export, paddle_lite, tflite
 from converters.isolate import WarmChild, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__, formats
-from edge_kit.conversion import zoo_export
+from edge_kit.conversion import reference, zoo_export
 from edge_kit.conversion.cache import building, entry_dir, entry_key, reusable
 from edge_kit.conversion.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
@@ -154,7 +154,7 @@ class Pipeline:
         else:
             shutil.copy2(self.src.program, prog)
             shutil.copy2(self.src.params, params)
-            run_isolated(paddle_source.child_reference_outputs,
+            run_isolated(reference.child_reference_outputs,
                          {"program": str(prog), "params": str(params), "inputs_npz": str(work / "parity_inputs.npz"),
                           "out_npz": str(work / "reference_outputs.npz")},
                          model=self.src.name, stage="reference run", tool="Paddle Inference",

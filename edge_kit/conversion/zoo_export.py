@@ -18,7 +18,8 @@ def child_export_zoo(model: str, out_dir: str, weights: str | None, seed: int, b
     assert os.environ.get("FLAGS_enable_pir_api") == "0", "export must run with the legacy program format"
     import paddle
 
-    from converters.paddle_source import child_reference_outputs, strip_callstacks
+    from converters.paddle_source import strip_callstacks
+    from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.zoo import get_model
     from edge_kit.zoo.build import build_model
 
