@@ -118,7 +118,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"model": arts[0].model, "output": str(where), "failed": len(failed),
                           "seconds": arts.seconds, "stages": arts.stages,
-                          "artifacts": [{"path": str(a.path), **a.manifest} for a in arts]}, indent=2, default=str))
+                          "artifacts": [{"path": str(a.path), **a.manifest.to_dict()} for a in arts]}, indent=2, default=str))
         return 3 if failed else 0
     # the first row is the Paddle reference the others were checked against; it is not an artifact
     print(f"{arts[0].model}: the reference and {len(arts) - 1} artifact(s) in {where}")
