@@ -109,3 +109,17 @@ def test_old_style_deletion():
     assert m.pop("ops") == {} and m.pop("ops", 1) == 1 and m.to_dict() == {"schema": "edgekit.manifest/1"}
     with pytest.raises(KeyError):
         del m["parity_arm64"]
+
+
+def test_accuracy_records_reach_the_report(tmp_path, capsys):
+    """accuracy.jsonl is not a store of cells: its records (no "key") were skipped as malformed before."""
+    from edge_kit.report.accuracy import load_accuracy
+
+    def acc(top1):
+        return {"schema": "edgekit.accuracy/1", "model": "MobileNetV2", "task": "classification", "format": "tflite",
+                "precision": "fp32", "dataset": {"path": "/data/val"}, "metrics": {"top1": top1}}
+
+    (tmp_path / "accuracy.jsonl").write_text(json.dumps(acc(0.5)) + "\n" + json.dumps(acc(0.7)) + "\n{broken\n")
+    [rec] = load_accuracy(tmp_path)
+    assert rec["metrics"]["top1"] == 0.7                       # the later result for the same cell
+    assert "accuracy.jsonl:3: not valid JSON" in capsys.readouterr().err

@@ -107,6 +107,12 @@ class ResultStore:
 
     def records(self, warn: bool = True) -> Iterator[BenchRecord]:
         """Every well-formed record in file order; malformed lines are reported on stderr and skipped."""
+        for rec in self.objects(SCHEMAS, required=("key",), warn=warn):
+            yield BenchRecord.from_dict(rec)
+
+    def objects(self, schemas: tuple[str, ...], required: tuple[str, ...] = (), warn: bool = True) -> Iterator[dict]:
+        """Every JSON object of one of `schemas` (with the `required` keys) in file order, for stores of
+        other records than BenchRecord (accuracy.jsonl); malformed lines are reported and skipped."""
         self.skipped_lines = []
         if not self.path.exists():
             return
@@ -117,9 +123,9 @@ class ResultStore:
                 why = None
                 try:
                     rec = json.loads(raw)
-                    if not isinstance(rec, dict) or "key" not in rec:
+                    if not isinstance(rec, dict) or any(k not in rec for k in required):
                         why = "not a result record"
-                    elif rec.get("schema") not in SCHEMAS:
+                    elif rec.get("schema") not in schemas:
                         why = f"unknown schema {rec.get('schema')!r}"
                 except (ValueError, UnicodeDecodeError):
                     why = "not valid JSON (partial write?)"
@@ -128,7 +134,7 @@ class ResultStore:
                     if warn:
                         print(f"edgekit: warning: {self.path}:{no}: {why}; skipped", file=sys.stderr)
                     continue
-                yield BenchRecord.from_dict(rec)
+                yield rec
 
     def latest(self, machine: Optional[str] = None) -> dict[str, BenchRecord]:
         """key -> the record that stands for that cell: the last one, except that a clean (ok, not noisy)
