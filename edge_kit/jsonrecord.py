@@ -25,21 +25,25 @@ class JsonRecord:
     # keys this file or builder writes even when their value is None (None: the class's ALWAYS)
     nulls: frozenset | None = field(default=None, kw_only=True, repr=False, compare=False)
     extra: dict = field(default_factory=dict, kw_only=True, repr=False)
+    # the key order of the file it was loaded from, kept when written back or printed (`inspect --json`)
+    _order: tuple = field(default=(), init=False, repr=False, compare=False)
 
     ALWAYS: ClassVar[frozenset] = frozenset()
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.name not in ("nulls", "extra"))
+        return tuple(f.name for f in fields(cls) if f.name not in ("nulls", "extra", "_order"))
 
     @classmethod
     def from_dict(cls, d: dict):
         names = set(cls.names())
         if not isinstance(d, dict):
             raise TypeError(f"{cls.__name__}: a JSON object was expected, got {type(d).__name__}")
-        return cls(**{k: v for k, v in d.items() if k in names},
-                   extra={k: v for k, v in d.items() if k not in names},
-                   nulls=frozenset(k for k, v in d.items() if v is None and k in names))
+        rec = cls(**{k: v for k, v in d.items() if k in names},
+                  extra={k: v for k, v in d.items() if k not in names},
+                  nulls=frozenset(k for k, v in d.items() if v is None and k in names))
+        rec._order = tuple(d)
+        return rec
 
     @classmethod
     def of(cls, value):
@@ -52,6 +56,10 @@ class JsonRecord:
     def to_dict(self) -> dict:
         out = {n: getattr(self, n) for n in self.names() if self._written(n)}
         out.update(self.extra)
+        if self._order:  # the loaded file's order first, keys added since after it
+            ordered = {k: out[k] for k in self._order if k in out}
+            ordered.update(out)
+            return ordered
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -69,6 +69,9 @@ class Manifest(JsonRecord):
     target: Optional[str] = None       # "arm" | "opencl" | "x86" | "cpu" | "gpu" | "tensorrt"
     precision: Optional[str] = None    # "fp32" | "fp16" | "int8"
     file: Optional[str] = None         # None (written as null): the stage failed and made no file
+    status: Optional[str] = None       # "ok" | "failed" | "unverified"
+    reason: Optional[str] = None
+    parity: Optional[dict] = None      # {status: "passed" | "failed" | "not_run" | "reference", reason, checks, metrics}
     bytes: Optional[int] = None
     sha256: Optional[str] = None
     inputs: Optional[list] = None      # [{name, shape, dtype, layout}]
@@ -80,10 +83,7 @@ class Manifest(JsonRecord):
     tools: Optional[dict] = None       # {name: version}
     seconds: Optional[float] = None
     verify_seconds: Optional[float] = None
-    parity: Optional[dict] = None      # {status: "passed" | "failed" | "not_run" | "reference", reason, checks, metrics}
     parity_arm64: Optional[dict] = None  # edge_kit.arm_check
-    status: Optional[str] = None       # "ok" | "failed" | "unverified"
-    reason: Optional[str] = None
     runs_here: Optional[bool] = None
     note: Optional[str] = None
     weights: Optional[str] = None      # the reference program's weights

@@ -30,7 +30,7 @@ def test_every_committed_record_loads_and_round_trips(path):
     assert store.skipped_lines == [] and len(recs) == len(lines) > 0
     for rec, line in zip(recs, lines):
         assert isinstance(rec, BenchRecord)
-        assert rec.to_dict() == line and set(rec.to_dict()) == set(line)   # same keys, same values
+        assert rec.to_dict() == line and list(rec.to_dict()) == list(line)   # same keys, values, order
         assert rec.key == line["key"] and rec.status == line["status"] and rec.threads == line["threads"]
         assert rec.ok == (line["status"] == "ok")
         if rec.ok:
@@ -43,7 +43,7 @@ def test_every_committed_record_loads_and_round_trips(path):
 def test_every_kind_of_manifest_loads_and_round_trips(path, tmp_path):
     data = json.loads(path.read_text())
     m = Manifest.from_dict(data)
-    assert m.to_dict() == data and set(m.to_dict()) == set(data)
+    assert m.to_dict() == data and list(m.to_dict()) == list(data)   # same keys, same order
     assert (m.model, m.format, m.target, m.precision, m.status) == tuple(
         data.get(k) for k in ("model", "format", "target", "precision", "status"))
     assert m.parity_status == data["parity"]["status"]
