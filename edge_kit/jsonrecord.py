@@ -20,6 +20,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Iterator
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass(eq=False)   # subclasses too: equal = writes the same JSON (also compares with a plain dict)
 class JsonRecord:
     # keys this file or builder writes even when their value is None (None: the class's ALWAYS)
@@ -32,7 +35,11 @@ class JsonRecord:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.name not in ("nulls", "extra", "_order"))
+        """The declared keys, in declaration order."""
+        found = _NAMES.get(cls)
+        if found is None:
+            found = _NAMES[cls] = tuple(f.name for f in fields(cls) if f.name not in ("nulls", "extra", "_order"))
+        return found
 
     @classmethod
     def from_dict(cls, d: dict):

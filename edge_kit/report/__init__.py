@@ -78,6 +78,6 @@ def device_table_markdown(results_dir, device=None, models: list[str] | None = N
 
     wanted_devices = None if device is None else {device} if isinstance(device, str) else set(device)
     records = [r for r in load_records(results_dir, machine)
-               if wanted_devices is None or r.get("device") in wanted_devices]
+               if wanted_devices is None or r.device in wanted_devices]
     wanted = {r.task for r in seed_rows() if models is None or r.model in models}
     return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted or t.section == "other")
