@@ -63,7 +63,7 @@ class SerialLock:
 
 def _input_shape(artifact: Artifact) -> str:
     """benchmark_bin's --input_shape: dims joined by ',', inputs by ':'; a dynamic dim runs as 1."""
-    inputs = artifact.manifest.get("inputs") or []
+    inputs = artifact.manifest.inputs or []
     if not inputs:
         raise ToolError(f"{artifact.path}: manifest lists no inputs; benchmark_bin needs --input_shape")
     return ":".join(",".join(str(d if isinstance(d, int) and d > 0 else 1) for d in i["shape"]) for i in inputs)

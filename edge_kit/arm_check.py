@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import arm_emulation
-from edge_kit.manifest import Artifact
+from edge_kit.manifest import Artifact, Manifest
 from edge_kit.parity import compare, tensor_metrics
 
 KEY = "parity_arm64"
@@ -25,10 +25,10 @@ def label(cpu: str) -> str:
     return f"arm64 (emulated, qemu {cpu})"
 
 
-def _current(manifest: dict, env: arm_emulation.ArmEnv, cpu: str) -> bool:
+def _current(manifest: Manifest, env: arm_emulation.ArmEnv, cpu: str) -> bool:
     """A result recorded for this very file, environment and CPU model is reused (conversions are cached)."""
-    old = manifest.get(KEY) or {}
-    return (old.get("sha256") == manifest.get("sha256") and old.get("env_id") == env.info.get("id")
+    old = manifest.parity_arm64 or {}
+    return (old.get("sha256") == manifest.sha256 and old.get("env_id") == env.info.get("id")
             and old.get("cpu") == cpu and old.get("status") in ("passed", "failed"))
 
 
@@ -38,7 +38,7 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
     """Add `parity_arm64` to each TFLite artifact's manifest (saved beside the file). `inputs` and
     `ref_outputs` are what the host parity used. Raises ArmEnvError if the environment is missing."""
     env = env or arm_emulation.find_env()
-    todo = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")
+    todo = [a for a in artifacts if a.format == "tflite" and a.manifest.file
             and not _current(a.manifest, env, cpu)]
     if not todo:
         return
@@ -56,7 +56,7 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
 
     for a in todo:
         got = runs[Path(a.path)]
-        result = compare(task, a.precision, ref_outputs, got, graph=a.manifest.get("graph", "raw"), input_hw=input_hw)
+        result = compare(task, a.precision, ref_outputs, got, graph=a.manifest.graph or "raw", input_hw=input_hw)
         entry = {**base, **result, "machine": report.get("machine"), "hwcaps": report.get("hwcaps"),
                  "xnnpack": report.get("xnnpack")}
         # How far the ARM kernels are from this machine's x86 kernels on the same file (information only:
@@ -71,7 +71,7 @@ def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, tas
 def check_conversion(pipe, artifacts: list[Artifact], env: arm_emulation.ArmEnv, log: Callable[[str], None]) -> None:
     """convert(..., arm_check=True): every TFLite file the conversion returns (fp32, fp16, int8), in one
     emulated process, on the images and reference of the host parity (`pipe`: edge_kit.conversion.stages.Pipeline)."""
-    tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.get("file")]
+    tflites = [a for a in artifacts if a.format == "tflite" and a.manifest.file]
     if not tflites:
         return
     src = pipe.src
@@ -83,10 +83,10 @@ def check_conversion(pipe, artifacts: list[Artifact], env: arm_emulation.ArmEnv,
 def _record(a: Artifact, entry: dict) -> None:
     """Save the entry; the artifact is ok only if the host parity and the ARM check both hold (recomputed,
     so a re-check that passes after a fixed environment clears an earlier ARM failure)."""
-    entry["sha256"] = a.manifest.get("sha256")
-    a.manifest[KEY] = entry
-    host_ok = a.manifest.get("parity", {}).get("status") != "failed"
-    a.manifest["status"] = "ok" if host_ok and entry["status"] == "passed" else "failed"
+    entry["sha256"] = a.manifest.sha256
+    a.manifest.parity_arm64 = entry
+    host_ok = a.manifest.parity_status != "failed"
+    a.manifest.status = "ok" if host_ok and entry["status"] == "passed" else "failed"
     a.save()
 
 

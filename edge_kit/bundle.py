@@ -41,7 +41,7 @@ def _label_names(src, num_classes: int) -> tuple[str, list[str]]:
 
 def _num_outputs(art: Artifact) -> int:
     """A user's classifier without a label list: one placeholder per output score, not 1000."""
-    shape = (art.manifest.get("outputs") or [{}])[0].get("shape") or [0]
+    shape = (art.manifest.outputs or [{}])[0].get("shape") or [0]
     return max(1, int(shape[-1])) if shape[-1] and shape[-1] > 0 else 1
 
 
@@ -129,13 +129,13 @@ def _convert_for(src, contract, precision: str, lite_target: str, log) -> tuple[
         else:
             onnx_art = pipe.onnx()
             if not onnx_art.ok:
-                raise EdgekitError(f"not bundling: the ONNX step failed ({onnx_art.manifest['parity'].get('reason')})")
+                raise EdgekitError(f"not bundling: the ONNX step failed ({(onnx_art.manifest.parity or {}).get('reason')})")
             art = next(a for a in pipe.tflite(onnx_art) if a.precision == precision)
             twin = None
     except ConversionError as err:
         raise EdgekitError(f"not bundling: {err}") from None
     if not art.ok:
-        why = art.manifest.get("parity", {}).get("reason") or art.manifest.get("reason")
+        why = (art.manifest.parity or {}).get("reason") or art.manifest.reason
         raise EdgekitError(f"not bundling: the {art.format} {art.target} {art.precision} artifact is not verified ({why})")
     return art, twin
 
@@ -174,7 +174,7 @@ def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work
     tflite_metadata.check_libusb()
     label_path = work / "labels.txt"
     label_path.write_text("\n".join(names) + "\n")
-    pre = art.manifest["preprocess"]
+    pre = art.manifest.preprocess
     # Task Library feeds pixels and normalises (p - mean) / std in pixel units.
     mean = [v / pre["scale"] for v in pre["mean"]]
     std = [v / pre["scale"] for v in pre["std"]]
@@ -184,8 +184,8 @@ def _tflite_metadata(art: Artifact, out: Path, kind: str, names: list[str], work
                          tool="tflite-support metadata writer")
     label_path.unlink()
     # Metadata must not change what the model computes: same outputs, bit for bit.
-    x = np.random.default_rng(0).standard_normal(art.manifest["inputs"][0]["shape"], dtype=np.float32)
-    x = x.transpose(0, 3, 1, 2) if art.manifest["inputs"][0].get("layout") == "NHWC" else x
+    x = np.random.default_rng(0).standard_normal(art.manifest.inputs[0]["shape"], dtype=np.float32)
+    x = x.transpose(0, 3, 1, 2) if art.manifest.inputs[0].get("layout") == "NHWC" else x
     before, after = run_tflite(art.path, [x]), run_tflite(out, [x])
     if any(not np.array_equal(a, b) for a, b in zip(before[0], after[0])):
         raise EdgekitError(f"{out.name}: adding metadata changed the model's outputs; not bundling it")
@@ -270,11 +270,11 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         if mask is not None:
             np.save(work / CHECK_DIR / "reference_mask.npy", mask)
         summary = {"app": contract.name, "app_title": contract.title, "model": name, "artifact": art.path.name,
-                   "sha256": art.manifest["sha256"], "parity": art.manifest.get("parity", {}).get("status"),
-                   "verified_by": art.manifest.get("parity", {}).get("x86_twin"), "labels": label_file,
+                   "sha256": art.manifest.sha256, "parity": art.manifest.parity_status,
+                   "verified_by": (art.manifest.parity or {}).get("x86_twin"), "labels": label_file,
                    "num_classes": len(names), "labels_text": "\n".join(names),
-                   "weights": art.manifest.get("source", {}).get("weights"), "graph": art.manifest.get("graph"),
-                   "app_graph": contract.app_graph(src), "preprocess_in_app": art.manifest["preprocess"],
+                   "weights": (art.manifest.source or {}).get("weights"), "graph": art.manifest.graph,
+                   "app_graph": contract.app_graph(src), "preprocess_in_app": art.manifest.preprocess,
                    "input_shape": list(src.input_shape), "model_file": paths["model"], "test_image": image_rel,
                    "contract": contract.describe(), "edits": [e.as_dict() for e in edits],
                    "runtime_note": contract.runtime_note(), **details}

@@ -13,7 +13,7 @@ from edge_kit import __version__
 from edge_kit.errors import EdgekitError
 
 COMMANDS = ("models", "convert", "inspect", "bench", "report", "bundle", "device_sim", "estimate", "devices", "eval",
-            "import_trtexec", "trtexec_commands", "formats")
+            "import_trtexec", "trtexec_commands", "parity", "formats")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Optional
 
+from edge_kit.bench.record import BenchRecord
+
 HOST_BACKEND, HOST_THREADS, PRECISION = "paddlelite", 1, "fp32"
 MIN_MODELS = 3   # leave-one-out needs >= 2 models to fit on
 
@@ -72,15 +74,13 @@ def _geomean(xs: list[float]) -> float:
     return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
-def host_medians(records: list[dict]) -> dict[str, float]:
+def host_medians(records: list[BenchRecord | dict]) -> dict[str, float]:
     """model -> this host's Paddle-Lite fp32 1-thread median from the results store (real host runs only)."""
     out = {}
-    for r in records:
-        m = r.get("measurement") or {}
-        if (r.get("device") == "host" and not r.get("simulated") and r.get("status") == "ok"
-                and r.get("backend") == HOST_BACKEND and r.get("precision") == PRECISION
-                and int(r.get("threads", 0)) == HOST_THREADS and m.get("median_ms")):
-            out[r["model"]] = float(m["median_ms"])
+    for r in map(BenchRecord.of, records):
+        if (r.device == "host" and not r.simulated and r.ok and r.backend == HOST_BACKEND
+                and r.precision == PRECISION and r.threads == HOST_THREADS and r.median_ms):
+            out[r.model] = float(r.median_ms)
     return out
 
 
@@ -104,7 +104,7 @@ def calibrate(host: dict[str, float], published: Optional[list[Published]] = Non
     return out
 
 
-def estimated_columns(records: list[dict]) -> tuple[dict[str, dict[str, str]], list[str]]:
+def estimated_columns(records: list[BenchRecord | dict]) -> tuple[dict[str, dict[str, str]], list[str]]:
     """({column label -> {model -> text}}, notes) for the report's classification table. Only the
     calibration models get a value (their leave-one-out estimate); nothing at all without a calibration."""
     cals = calibrate(host_medians(records))

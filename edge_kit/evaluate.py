@@ -254,16 +254,16 @@ def _predictors(art) -> tuple[Callable, str]:
     from edge_kit.postprocess import label_map, yolo_postprocess
 
     m = art.manifest
-    task, graph = m.get("task"), m.get("graph", "raw")
-    hw = tuple(m["preprocess"]["resize_hw"])
+    task, graph = m.task, m.graph or "raw"
+    hw = tuple(m.preprocess["resize_hw"])
 
     def outputs(x):
         ins = [x]
-        if len(m.get("inputs", [])) > 1:  # a deploy-graph detector also takes im_shape and scale_factor
-            names = [i["name"] for i in m["inputs"]]
+        if len(m.inputs or []) > 1:  # a deploy-graph detector also takes im_shape and scale_factor
+            names = [i["name"] for i in m.inputs]
             ins = [x if n == names[0] else np.array([hw], np.float32) if n == "im_shape" else
                    np.ones((1, 2), np.float32) for n in names]
-        return run_artifact(m["format"], m["target"], art.path, ins)[0]
+        return run_artifact(m.format, m.target, art.path, ins)[0]
 
     if task == "classification":
         return outputs, task
@@ -288,19 +288,19 @@ def _predictors(art) -> tuple[Callable, str]:
     raise DatasetError(f"{art.path}: task {task!r} has no evaluation (classification, detection, segmentation)")
 
 
-def _segmentation_classes(m: dict) -> int:
+def _segmentation_classes(m) -> int:
     """From the logits' class axis (NHWC in TFLite, NCHW elsewhere); a deploy graph's label map has no
     class axis, so the zoo's class count is used for it."""
-    if m.get("graph") == "deploy":
+    if m.graph == "deploy":
         from edge_kit.zoo.registry import all_models
 
-        spec = next((s for s in all_models() if s.name == m.get("model")), None)
+        spec = next((s for s in all_models() if s.name == m.model), None)
         if spec is None:
-            raise DatasetError(f"{m.get('file')}: a label-map artifact of a model edgekit does not know: "
+            raise DatasetError(f"{m.file}: a label-map artifact of a model edgekit does not know: "
                                "evaluate its logits artifact (TFLite/ONNX) instead")
         return spec.num_classes
-    shape = m["outputs"][0]["shape"]
-    return int(shape[-1] if m.get("format") == "tflite" else shape[1])
+    shape = m.outputs[0]["shape"]
+    return int(shape[-1] if m.format == "tflite" else shape[1])
 
 
 def resolve_artifact(target: str, precision: str = "fp32", calib: str | None = None, fmt: str = "tflite"):
@@ -316,7 +316,7 @@ def resolve_artifact(target: str, precision: str = "fp32", calib: str | None = N
     from edge_kit.convert import convert
 
     arts = convert(target, to=(fmt,), precisions=(precision,), calib=calib)
-    match = [a for a in arts if a.format == fmt and a.precision == precision and a.manifest.get("file")]
+    match = [a for a in arts if a.format == fmt and a.precision == precision and a.manifest.file]
     if not match:
         raise EdgekitError(f"{target}: no {fmt} {precision} artifact was made")
     return match[0]
@@ -335,16 +335,16 @@ def evaluate(target: str, data: str, *, precision: str = "fp32", calib: str | No
         ds.items = ds.items[:limit]
     art = resolve_artifact(target, precision, calib, fmt)
     m = art.manifest
-    if m.get("format") == "paddlelite" and m.get("target") != "x86":
-        raise EdgekitError(f"{art.path} holds {m['target'].upper()} kernels, which cannot run on this machine; "
+    if m.format == "paddlelite" and m.target != "x86":
+        raise EdgekitError(f"{art.path} holds {m.target.upper()} kernels, which cannot run on this machine; "
                            "evaluate its x86 twin (same program) or the TFLite/ONNX artifact")
-    if m.get("format") == "paddle":
+    if m.format == "paddle":
         raise EdgekitError(f"{art.path} is the Paddle reference program; evaluate an artifact made from it "
                            "(the ONNX or TFLite file, or the x86 .nb)")
     predict, task = _predictors(art)
     if task != ds.task:
         raise EdgekitError(f"{art.path} is a {task} model but {data} is a {ds.task} dataset ({ds.kind})")
-    pre = preprocess_from_manifest(m["preprocess"])
+    pre = preprocess_from_manifest(m.preprocess)
     t0 = time.time()
     if task == "classification":
         metrics = score_classification(ds, pre, predict)
@@ -353,9 +353,9 @@ def evaluate(target: str, data: str, *, precision: str = "fp32", calib: str | No
     else:
         n_classes = _segmentation_classes(m)
         metrics = score_segmentation(ds, pre, predict, n_classes)
-    record = {"schema": SCHEMA, "model": m.get("model"), "task": task, "format": m.get("format"),
-              "target": m.get("target"), "precision": m.get("precision"), "artifact": str(art.path),
-              "sha256": m.get("sha256"), "weights": (m.get("source") or {}).get("weights"),
+    record = {"schema": SCHEMA, "model": m.model, "task": task, "format": m.format,
+              "target": m.target, "precision": m.precision, "artifact": str(art.path),
+              "sha256": m.sha256, "weights": (m.source or {}).get("weights"),
               "dataset": ds.describe(), "metrics": metrics, "seconds": round(time.time() - t0, 2),
               "host": {k: describe_host().get(k) for k in ("cpu_model", "os", "runtimes")},
               "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

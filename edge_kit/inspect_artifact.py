@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge_kit import formats
+from edge_kit import formats, parity_text
 from edge_kit.errors import ModelFileError
-from edge_kit.manifest import Artifact, manifest_path, sha256_file
+from edge_kit.manifest import Artifact, Manifest, manifest_path, sha256_file
 
 SUFFIX_FORMAT = {sfx: f.name for f in formats.FORMATS for sfx in f.suffixes}
 
@@ -51,9 +51,9 @@ def inspect(path: str) -> dict:
     manifest = None
     if manifest_path(p).is_file():
         manifest = Artifact.load(p).manifest
-        fmt = manifest.get("format", fmt)
+        fmt = manifest.format or fmt
         actual = sha256_file(p)
-        info["sha256_matches_manifest"] = actual == manifest.get("sha256")
+        info["sha256_matches_manifest"] = actual == manifest.sha256
         if not info["sha256_matches_manifest"]:
             info["warning"] = "the file changed since edgekit converted it: its parity report no longer applies"
     if fmt is None:
@@ -67,38 +67,35 @@ def inspect(path: str) -> dict:
         from converters.paddle_lite import nb_kernel_precisions
 
         info["kernel_precisions"] = nb_kernel_precisions(p)
-    target = (manifest or {}).get("target") or ("x86" if ".x86." in p.name else None)
+    target = (manifest.target if manifest else None) or ("x86" if ".x86." in p.name else None)
     info["runs_here"] = runs_here(fmt, target)[1]
     info["format"] = fmt
     return info
 
 
 def render(info: dict) -> str:
-    m = info.get("manifest") or {}
     lines = [f"{info['file']}  ({info['bytes'] / 1e6:.2f} MB)"]
-    if m:
-        lines.append(f"  model {m.get('model')} ({m.get('task')}), {m.get('format')} {m.get('target')} "
-                     f"{m.get('precision')}, graph {m.get('graph', '-')}, status {m.get('status')}")
-        parity = m.get("parity", {})
-        lines.append(f"  parity: {parity.get('status')}" + (f" -- {parity['reason']}" if parity.get("reason") else ""))
-        for c in parity.get("checks", []):
-            lines.append(f"    {'ok ' if c['passed'] else 'BAD'} {c['name']} = {c['value']:.6g} ({c['rule']})")
-        if m.get("format") == "tflite":
+    if info.get("manifest"):
+        m = Manifest.of(info["manifest"])
+        lines.append(f"  model {m.model} ({m.task}), {m.format} {m.target} "
+                     f"{m.precision}, graph {m.graph or '-'}, status {m.status}")
+        lines.append(parity_text.render(m, "checks"))
+        if m.format == "tflite":
             from edge_kit.arm_check import summary
 
-            lines.append(f"  {summary(m.get('parity_arm64'))}")
+            lines.append(f"  {summary(m.parity_arm64)}")
         lines.append(f"  sha256 {'matches' if info.get('sha256_matches_manifest') else 'DOES NOT MATCH'} the manifest")
         if info.get("warning"):
             lines.append(f"  WARNING: {info['warning']}")
-        for io in ("inputs", "outputs"):
-            for t in m.get(io, []):
+        for io, tensors in (("inputs", m.inputs), ("outputs", m.outputs)):
+            for t in tensors or []:
                 lines.append(f"  {io[:-1]} {t['name']}: {t.get('dtype')} {t.get('shape')} {t.get('layout', '')}".rstrip())
-        if m.get("preprocess"):
-            lines.append(f"  preprocess: {json.dumps(m['preprocess'])}")
-        if m.get("postprocess"):
-            lines.append(f"  postprocess: {json.dumps(m['postprocess'])[:400]}")
-        lines.append(f"  made by: {', '.join(f'{k} {v}' for k, v in sorted(m.get('tools', {}).items()))}")
-        lines.append(f"  weights: {m.get('source', {}).get('weights', '-')}")
+        if m.preprocess:
+            lines.append(f"  preprocess: {json.dumps(m.preprocess)}")
+        if m.postprocess:
+            lines.append(f"  postprocess: {json.dumps(m.postprocess)[:400]}")
+        lines.append(f"  made by: {', '.join(f'{k} {v}' for k, v in sorted((m.tools or {}).items()))}")
+        lines.append(f"  weights: {(m.source or {}).get('weights', '-')}")
     else:
         lines.append("  no manifest beside it: not made by edgekit (or the manifest was removed)")
     ops = info.get("ops", {})

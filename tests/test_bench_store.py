@@ -45,7 +45,7 @@ def test_malformed_and_partial_lines_are_reported_and_skipped(tmp_path, capsys):
     with open(store.path, "a") as f:
         f.write("this is not json\n")
         f.write(json.dumps({"schema": "other/9", "key": "x"}) + "\n")
-        f.write(json.dumps(_rec(threads=2))[:40])  # a crash mid-write: no newline
+        f.write(json.dumps(_rec(threads=2).to_dict())[:40])  # a crash mid-write: no newline
     store.append(_rec(threads=4))  # must start on a fresh line, not glue onto the partial one
     keys = [r["threads"] for r in store.records()]
     assert keys == [1, 4]

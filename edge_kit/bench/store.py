@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from edge_kit.bench.cell import Cell, Measurement
+from edge_kit.bench.record import SCHEMA, SCHEMAS, BenchRecord
 from edge_kit.errors import OutputDirError
+from edge_kit.jsonrecord import JsonRecord
 from edge_kit.manifest import Artifact, sha256_file
 
-SCHEMA = "edgekit.bench/1"
+__all__ = ["SCHEMA", "BenchRecord", "ResultStore", "artifact_summary", "make_record"]
 DEFAULT_DIR = "bench_results"
 FILENAME = "results.jsonl"
 _APPEND_LOCK = threading.Lock()   # parallel phone workers in one process append one whole line at a time
@@ -31,31 +33,30 @@ def artifact_summary(artifact: Optional[Artifact]) -> Optional[dict]:
     m = artifact.manifest
     path = Path(artifact.path)
     files = [path]
-    if m.get("format") == "paddle":  # the weights live beside the program; storage means both
+    if m.format == "paddle":  # the weights live beside the program; storage means both
         files.append(path.with_suffix(".pdiparams"))
     present = [f for f in files if f.exists()]
     return {
-        "path": str(path), "format": m.get("format"), "target": m.get("target"),
-        "precision": m.get("precision"), "status": m.get("status"),
-        "bytes": sum(f.stat().st_size for f in present) if present else m.get("bytes"),
-        "sha256": sha256_file(path) if path.exists() else m.get("sha256"),
-        "parity": (m.get("parity") or {}).get("status"), "tools": m.get("tools", {}),
-        "inputs": m.get("inputs", []),
+        "path": str(path), "format": m.format, "target": m.target, "precision": m.precision, "status": m.status,
+        "bytes": sum(f.stat().st_size for f in present) if present else m.bytes,
+        "sha256": sha256_file(path) if path.exists() else m.sha256,
+        "parity": m.parity_status, "tools": m.tools if m.tools is not None else {},
+        "inputs": m.inputs if m.inputs is not None else [],
     }
 
 
 def make_record(cell: Cell, *, status: str, device_info: dict, simulated: bool,
                 measurement: Optional[Measurement] = None, artifact: Optional[Artifact] = None,
-                reason: str = "", flags: Optional[dict] = None) -> dict:
-    return {
-        "schema": SCHEMA, "key": cell.key(), "status": status, "reason": reason,
-        "model": cell.model, "backend": cell.backend, "precision": cell.precision,
-        "threads": cell.threads, "device": cell.device, "warmup": cell.warmup, "repeats": cell.repeats,
-        "min_secs": cell.min_secs, "simulated": bool(simulated),
-        "measurement": measurement.as_dict() if measurement is not None else None,
-        "flags": flags or {}, "device_info": device_info, "artifact": artifact_summary(artifact),
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+                reason: str = "", flags: Optional[dict] = None) -> BenchRecord:
+    return BenchRecord(
+        schema=SCHEMA, key=cell.key(), status=status, reason=reason,
+        model=cell.model, backend=cell.backend, precision=cell.precision,
+        threads=cell.threads, device=cell.device, warmup=cell.warmup, repeats=cell.repeats,
+        min_secs=cell.min_secs, simulated=bool(simulated),
+        measurement=measurement.as_dict() if measurement is not None else None,
+        flags=flags or {}, device_info=device_info, artifact=artifact_summary(artifact),
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
 
 
 class ResultStore:
@@ -73,8 +74,10 @@ class ResultStore:
         except OSError as err:
             raise OutputDirError(f"cannot write benchmark results to {self.path}: {err.strerror or err}") from err
 
-    def append(self, record: dict) -> None:
-        line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+    def append(self, record: JsonRecord | dict) -> None:
+        """One record as one line (a BenchRecord, or the dict of another store such as accuracy.jsonl)."""
+        data = record.to_dict() if isinstance(record, JsonRecord) else record
+        line = (json.dumps(data, sort_keys=True, allow_nan=False) + "\n").encode()
         with _APPEND_LOCK:
             self._append_line(line)
 
@@ -102,8 +105,14 @@ class ResultStore:
                 if f.read(1) != b"\n":
                     os.write(fd, b"\n")
 
-    def records(self, warn: bool = True) -> Iterator[dict]:
+    def records(self, warn: bool = True) -> Iterator[BenchRecord]:
         """Every well-formed record in file order; malformed lines are reported on stderr and skipped."""
+        for rec in self.objects(SCHEMAS, required=("key",), warn=warn):
+            yield BenchRecord.from_dict(rec)
+
+    def objects(self, schemas: tuple[str, ...], required: tuple[str, ...] = (), warn: bool = True) -> Iterator[dict]:
+        """Every JSON object of one of `schemas` (with the `required` keys) in file order, for stores of
+        other records than BenchRecord (accuracy.jsonl); malformed lines are reported and skipped."""
         self.skipped_lines = []
         if not self.path.exists():
             return
@@ -114,9 +123,9 @@ class ResultStore:
                 why = None
                 try:
                     rec = json.loads(raw)
-                    if not isinstance(rec, dict) or "key" not in rec:
+                    if not isinstance(rec, dict) or any(k not in rec for k in required):
                         why = "not a result record"
-                    elif rec.get("schema") != SCHEMA:
+                    elif rec.get("schema") not in schemas:
                         why = f"unknown schema {rec.get('schema')!r}"
                 except (ValueError, UnicodeDecodeError):
                     why = "not valid JSON (partial write?)"
@@ -127,7 +136,7 @@ class ResultStore:
                     continue
                 yield rec
 
-    def latest(self, machine: Optional[str] = None) -> dict[str, dict]:
+    def latest(self, machine: Optional[str] = None) -> dict[str, BenchRecord]:
         """key -> the record that stands for that cell: the last one, except that a clean (ok, not noisy)
         measurement is not replaced by a later noisy one (a `--force` re-run under load must not turn a
         quiet 2.09 ms into `7.00 (noisy)`; a later failure does replace it: the cell fails now). With `machine`, only that machine's records
@@ -135,14 +144,14 @@ class ResultStore:
         `<key>@<machine id>` so two machines' cells never overwrite each other."""
         from edge_kit.bench.machine import machine_id
 
-        out: dict[str, dict] = {}
+        out: dict[str, BenchRecord] = {}
         for rec in self.records():
-            mid = machine_id(rec.get("device_info"))
+            mid = machine_id(rec.device_info)
             if machine is not None and mid != machine:
                 continue
-            key = rec["key"] if machine is not None else f"{rec['key']}@{mid}"
+            key = rec.key if machine is not None else f"{rec.key}@{mid}"
             old = out.get(key)
-            if old is not None and _clean(old) and rec.get("status") == "ok" and not _clean(rec):
+            if old is not None and _clean(old) and rec.ok and not _clean(rec):
                 continue
             out[key] = rec
         if machine is not None:
@@ -154,9 +163,9 @@ class ResultStore:
 
     def done_keys(self, machine: Optional[str] = None) -> set[str]:
         """Cells finished successfully (on `machine`, if given); failed cells are retried on the next run."""
-        return {k for k, r in self.latest(machine).items() if r.get("status") == "ok"}
+        return {k for k, r in self.latest(machine).items() if r.ok}
 
 
-def _clean(rec: dict) -> bool:
-    return rec.get("status") == "ok" and not (rec.get("flags") or {}).get("noisy")
+def _clean(rec: BenchRecord) -> bool:
+    return rec.ok and not rec.noisy
 

@@ -14,53 +14,21 @@ def _csv(text: str) -> list[str]:
 
 
 def _line(art) -> str:
+    from edge_kit.parity_text import render
+
     m = art.manifest
-    parity = m.get("parity", {})
     status = "ok  " if art.ok else "FAIL"
-    what = f"{m['format']:<10} {m['target']:<6} {m['precision']:<5}"
-    if m.get("file") is None:
-        return f"  {status} {what} {m.get('reason', '')}"
-    accepts = m.get("accepts")
-    metrics = parity.get("metrics", {})
-    detail = parity.get("status", "")
-    if parity.get("status") in ("passed", "failed") and metrics:
-        parts = []
-        if metrics.get("outputs"):
-            o = min(metrics["outputs"], key=lambda o: o["cosine"])
-            parts.append(f"cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}")
-        if m.get("precision") == "int8" and metrics.get("outputs"):
-            parts.append("per-output max|d| " + ",".join(f"{o['max_abs']:.3g}" for o in metrics["outputs"]))
-        if "top1_agreement" in metrics:
-            parts.append(f"top1 {metrics['top1_agreement']:.0%} top5 {metrics['top5_agreement']:.0%}")
-        if "pixel_agreement" in metrics:
-            parts.append(f"pixels {metrics['pixel_agreement']:.4%}")
-        if "miou_vs_reference" in metrics:
-            parts.append(f"mIoU {metrics['miou_vs_reference']:.4f}")
-        if "ap50_vs_reference" in metrics:
-            parts.append(f"AP50 {metrics['ap50_vs_reference']:.4f}")
-        if "detections" in metrics:
-            d = metrics["detections"]
-            parts.append(f"boxes {sum(m['matched'] for m in d)}/{sum(m['ref_count'] for m in d)} matched, "
-                         f"min IoU {min(m['min_iou'] for m in d):.3f}")
-        detail = f"parity {parity['status']}: " + " ".join(parts)
-        base = parity.get("fp16_weight_baseline")
-        if base:
-            detail += f" (ONNX with fp16-rounded weights: {base['onnx_with_fp16_rounded_weights']:.4f})"
-        if parity.get("checked"):
-            detail += " [checked: Paddle's simulated-quantization program; ARM int8 kernels not run here]"
-        if parity["status"] == "failed":
-            detail += f" -- {parity['reason']}"
-    elif parity.get("status") == "failed":
-        detail = f"parity failed: {parity.get('reason', '')}"
-    elif parity.get("status") == "not_run":
-        detail = f"parity not run here ({parity['reason']})"
-    if accepts:
-        detail += f" [input {accepts['input']} {accepts['shape']}]"
-    line = f"  {status} {what} {m['bytes'] / 1e6:8.2f} MB  {art.path}  {detail}"
-    if m.get("parity_arm64"):
+    what = f"{m.format:<10} {m.target:<6} {m.precision:<5}"
+    if m.file is None:
+        return f"  {status} {what} {m.reason or ''}"
+    detail = render(m, "line")
+    if m.accepts:
+        detail += f" [input {m.accepts['input']} {m.accepts['shape']}]"
+    line = f"  {status} {what} {m.bytes / 1e6:8.2f} MB  {art.path}  {detail}"
+    if m.parity_arm64:
         from edge_kit.arm_check import summary
 
-        line += f"\n{'':7}{summary(m['parity_arm64'])}"
+        line += f"\n{'':7}{summary(m.parity_arm64)}"
     return line
 
 
@@ -121,7 +89,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"model": arts[0].model, "output": str(where), "failed": len(failed),
                           "seconds": arts.seconds, "stages": arts.stages,
-                          "artifacts": [{"path": str(a.path), **a.manifest} for a in arts]}, indent=2, default=str))
+                          "artifacts": [{"path": str(a.path), **a.manifest.to_dict()} for a in arts]}, indent=2, default=str))
         return 3 if failed else 0
     # the first row is the Paddle reference the others were checked against; it is not an artifact
     print(f"{arts[0].model}: the reference and {len(arts) - 1} artifact(s) in {where}")

@@ -24,7 +24,7 @@ def run(args) -> int:
         raise EdgekitError(f"no estimate: it needs this host's Paddle-Lite fp32 1-thread medians of at least "
                            f"{MIN_MODELS} of {', '.join(cal_models)} in {args.results_dir}/results.jsonl; run "
                            f"`edgekit bench {' '.join(cal_models)} --backend paddlelite --threads 1`")
-    cpu = next((r.get("device_info", {}).get("cpu_model") for r in records if r.get("device") == "host"), "?")
+    cpu = next(((r.device_info or {}).get("cpu_model") for r in records if r.device == "host"), "?")
     print(f"ESTIMATED SD855 Paddle-Lite fp32 ms = factor x this host's Paddle-Lite x86 fp32 1-thread median "
           f"(host: {cpu}; {args.results_dir}/results.jsonl).")
     print("Factor: geometric mean of published SD855 / host over the calibration models (PaddleClas docs, "

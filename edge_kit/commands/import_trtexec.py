@@ -18,11 +18,11 @@ def run(args) -> int:
     except AlreadyImported as done:
         print(f"edgekit: {done}", file=sys.stderr)
         return 0
-    m = rec["measurement"]
+    m = rec.measurement
     gpu = m["extra"]["gpu_compute_ms"]
-    print(f"imported {rec['model']} -> {gpu_column(rec)}: latency median {fmt_ms(m['median_ms'])} ms "
+    print(f"imported {rec.model} -> {gpu_column(rec)}: latency median {fmt_ms(m['median_ms'])} ms "
           f"(p90 {fmt_ms(m['p90_ms'])}, p99 {fmt_ms(m['p99_ms'])}), GPU compute median {fmt_ms(gpu['median'])} ms; "
-          f"log sha256 {rec['provenance']['log_sha256'][:12]}; results: {args.results_dir}/results.jsonl")
+          f"log sha256 {rec.provenance['log_sha256'][:12]}; results: {args.results_dir}/results.jsonl")
     return 0
 
 

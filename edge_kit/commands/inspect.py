@@ -6,11 +6,17 @@ import argparse
 import json
 
 
+def _json(value):
+    from edge_kit.jsonrecord import JsonRecord
+
+    return value.to_dict() if isinstance(value, JsonRecord) else str(value)
+
+
 def run(args) -> int:
     from edge_kit.inspect_artifact import inspect, render
 
     info = inspect(args.file)
-    print(json.dumps(info, indent=2, default=str) if args.json else render(info))
+    print(json.dumps(info, indent=2, default=_json) if args.json else render(info))
     return 0 if info.get("sha256_matches_manifest", True) else 1
 
 

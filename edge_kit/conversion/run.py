@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 from edge_kit import formats
 from edge_kit.conversion.cache import publish
 from edge_kit.errors import ConversionError, EdgekitError, OutputDirError
-from edge_kit.manifest import SCHEMA, Artifact, manifest_path
+from edge_kit.manifest import SCHEMA, Artifact, Manifest, manifest_path
 from edge_kit.conversion.stages import PRECISIONS, Log, Pipeline  # noqa: F401 (re-exported)
 from edge_kit.conversion.sources import Source, onnx_source, paddle_source, zoo_source
 
@@ -62,9 +62,9 @@ def _inherit_twin(art: Artifact, twin: Artifact) -> None:
 
 
 def _failed(src: Source, fmt: str, target: str, precision: str, err: EdgekitError) -> Artifact:
-    m = {"schema": SCHEMA, "model": src.name, "task": src.task, "format": fmt, "target": target,
-         "precision": precision, "file": None, "status": "failed", "reason": str(err),
-         "parity": {"status": "not_run", "reason": "conversion failed"}}
+    m = Manifest(schema=SCHEMA, model=src.name, task=src.task, format=fmt, target=target, precision=precision,
+                 file=None, status="failed", reason=str(err), parity={"status": "not_run", "reason": "conversion failed"},
+                 nulls=frozenset({"task", "file"}))
     return Artifact(Path(f"{src.name}.{fmt}.{target}.{precision}"), m)
 
 
@@ -225,7 +225,7 @@ def _publish(art: Artifact, dest_dir: Path, placed: list) -> Artifact:
     if art.manifest.get("file") is None:  # a failed stage: write its manifest so the reason is on disk
         dest = dest_dir / art.path.name
         dest_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(manifest_path(dest), json.dumps(art.manifest, indent=2) + "\n")
+        atomic_write_text(manifest_path(dest), json.dumps(art.manifest.to_dict(), indent=2) + "\n")
         placed.append(manifest_path(dest))
         return Artifact(dest, art.manifest)
     sub = dest_dir / "paddle" if art.format == "paddle" else dest_dir

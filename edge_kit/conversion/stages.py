@@ -24,7 +24,7 @@ from edge_kit.conversion.cache import building, entry_dir, entry_key, reusable
 from edge_kit.conversion.graphs import graph_for_format, graphs_for, postprocess_description
 from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.errors import ConversionError
-from edge_kit.manifest import SCHEMA, Artifact, manifest_path, sha256_file
+from edge_kit.manifest import SCHEMA, Artifact, Manifest, manifest_path, sha256_file
 from edge_kit.parity import compare
 from edge_kit.conversion.sources import Source
 
@@ -184,15 +184,16 @@ class Pipeline:
         return [data["image"]] + [data[k] for k in data.files if k != "image"]
 
     # -- manifests and parity -------------------------------------------------------------------
-    def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> dict:
+    def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> Manifest:
         graph = graph_for_format(fmt, self.graphs)
-        return {"schema": SCHEMA, "model": self.src.name, "task": self.src.task, "format": fmt, "target": target,
-                "precision": precision, "graph": graph,
-                "postprocess": postprocess_description(self.src.task, graph), "file": path.name, "bytes": path.stat().st_size,
-                "sha256": sha256_file(path), "inputs": inputs, "outputs": outputs,
-                "preprocess": self.src.preprocess.as_dict(), "source": self.src.describe,
-                "tools": {"edgekit": __version__, **tools}, "seconds": round(seconds, 2),
-                "runs_here": fmt != "paddlelite" or target == "x86", **self._shape_record(fmt, inputs)}
+        return Manifest(schema=SCHEMA, model=self.src.name, task=self.src.task, format=fmt, target=target,
+                        precision=precision, graph=graph,
+                        postprocess=postprocess_description(self.src.task, graph), file=path.name,
+                        bytes=path.stat().st_size, sha256=sha256_file(path), inputs=inputs, outputs=outputs,
+                        preprocess=self.src.preprocess.as_dict(), source=self.src.describe,
+                        tools={"edgekit": __version__, **tools}, seconds=round(seconds, 2),
+                        runs_here=formats.runs_here(fmt, target)[0], **self._shape_record(fmt, inputs),
+                        nulls=Manifest.ARTIFACT_KEYS)
 
     def _shape_record(self, fmt: str, inputs) -> dict:
         """A user's model: what this artifact accepts, and where shape, preprocessing, task, labels came from."""

@@ -56,9 +56,9 @@ def run_gpu_bench(models: list[str], precisions: list[str], *, warmup: int, iter
                 continue
             art = prepared["fp32" if weak_fp16 else prec]
             try:
-                eng = rt.build_engine(art.path, prec, onnx_sha256=art.manifest["sha256"], gpu=gpu,
+                eng = rt.build_engine(art.path, prec, onnx_sha256=art.manifest.sha256, gpu=gpu,
                                       weak_fp16=weak_fp16 and prec == "fp16")
-                feeds = {art.manifest["inputs"][0]["name"]: image}
+                feeds = {art.manifest.inputs[0]["name"]: image}
                 samples = rt.time_engine(eng.path, feeds, warmup=warmup, iterations=iterations)
             except EdgekitError as err:
                 store.append(failed_gpu_record(spec.name, prec, gpu, trt_version, str(err)))
@@ -67,8 +67,8 @@ def run_gpu_bench(models: list[str], precisions: list[str], *, warmup: int, iter
             rec = measured_record(spec.name, prec, samples, gpu, trt_version=trt_version,
                                   engine={"path": str(eng.path), "build_seconds": round(eng.seconds, 2),
                                           "cached": eng.cached, **eng.flags},
-                                  onnx={"path": str(art.path), "sha256": art.manifest["sha256"],
-                                        "parity": (art.manifest.get("parity") or {}).get("status")},
+                                  onnx={"path": str(art.path), "sha256": art.manifest.sha256,
+                                        "parity": art.manifest.parity_status},
                                   warmup=warmup, iterations=iterations)
             store.append(rec)
             measured.append(key)

@@ -29,7 +29,7 @@ def prepare_model(model: str, out_dir: Path, precisions=("fp32", "fp16"), log=No
     artifacts = convert(spec.name, to=("onnx",), precisions=("fp32",), log=log)
     onnx = [a for a in artifacts if a.format == "onnx"]
     if not onnx or not onnx[0].ok:
-        why = (onnx[0].manifest.get("reason") if onnx else None) or "see its manifest"
+        why = (onnx[0].manifest.reason if onnx else None) or "see its manifest"
         raise EdgekitError(f"{spec.name}: edgekit's ONNX is not verified ({why}); nothing to prepare for TensorRT")
     src = onnx[0]
     dest = Path(out_dir) / spec.name
@@ -38,7 +38,7 @@ def prepare_model(model: str, out_dir: Path, precisions=("fp32", "fp16"), log=No
         path = dest / f"{spec.name}.trt.{prec}.onnx"
         if manifest_path(path).exists() and path.exists():
             art = Artifact.load(path)
-            if art.ok and (art.manifest.get("source") or {}).get("sha256") == src.manifest.get("sha256"):
+            if art.ok and (art.manifest.source or {}).get("sha256") == src.manifest.sha256:
                 kept.append(art)
                 continue
         todo.append(prec)

@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 
 from edge_kit.errors import EdgekitError, ParityError, UnsupportedOpError
-from edge_kit.manifest import Artifact, sha256_file
+from edge_kit.manifest import SCHEMA, Artifact, Manifest, sha256_file
 
 PRECISIONS = ("fp32", "fp16")
 RESIZE_MODES = {"nearest", "linear"}
@@ -234,9 +234,9 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
     import onnx
 
     src_path = Path(source.path if isinstance(source, Artifact) else source)
-    src_manifest = source.manifest if isinstance(source, Artifact) else {}
-    name = model or src_manifest.get("model") or src_path.stem
-    task = task or src_manifest.get("task")
+    src_manifest = source.manifest if isinstance(source, Artifact) else Manifest()
+    name = model or src_manifest.model or src_path.stem
+    task = task or src_manifest.task
     bad = [p for p in precisions if p not in PRECISIONS]
     if bad:
         raise EdgekitError(f"TensorRT ONNX precision {bad[0]!r}; choose from {', '.join(PRECISIONS)} "
@@ -287,29 +287,29 @@ def prepare(source: Artifact | Path, out_dir: Path, *, model: Optional[str] = No
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
-        manifest = {
-            "schema": "edgekit.manifest/1", "model": name, "task": task, "format": "onnx", "target": "tensorrt",
-            "precision": prec, "file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path),
-            "inputs": _io(graph.graph.input, graph), "outputs": _io(graph.graph.output, graph),
-            "opset": max((o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")), default=None),
-            "source": {"kind": "onnx", "path": str(src_path), "sha256": sha256_file(src_path),
-                       "parity": (src_manifest.get("parity") or {}).get("status")},
-            "preprocess": src_manifest.get("preprocess"), "postprocess": src_manifest.get("postprocess"),
-            "tensorrt": {"audit": [asdict(f) for f in prec_findings], "parser_ops": parser_ops()["source"],
-                         "strongly_typed": prec == "fp16",
-                         "fp16_clamped_values": len(clamped), "fp16_clamped_examples": clamped[:3],
-                         "note": ("io fp32, weights and activations fp16; build strongly typed (TensorRT 11 "
-                                  "default, --stronglyTyped on 10.x)") if prec == "fp16" else
-                                 "build with TF32 off (--noTF32 / no BuilderFlag.TF32) for fp32 figures"},
-            "tools": _tools(), "seconds": round(time.time() - t0, 2),
-            "parity": {**report, "against": "the source ONNX on onnxruntime (CPU)", "images": len(ref)},
-            "status": "ok" if report.get("status") == "passed" else "failed", "runs_here": False,
-            "note": "runs on TensorRT (GPU); parity was checked with onnxruntime on this machine",
-        }
+        manifest = Manifest(
+            schema=SCHEMA, model=name, task=task, format="onnx", target="tensorrt",
+            precision=prec, file=path.name, bytes=path.stat().st_size, sha256=sha256_file(path),
+            inputs=_io(graph.graph.input, graph), outputs=_io(graph.graph.output, graph),
+            source={"kind": "onnx", "path": str(src_path), "sha256": sha256_file(src_path),
+                    "parity": src_manifest.parity_status},
+            preprocess=src_manifest.preprocess, postprocess=src_manifest.postprocess,
+            tools=_tools(), seconds=round(time.time() - t0, 2),
+            parity={**report, "against": "the source ONNX on onnxruntime (CPU)", "images": len(ref)},
+            status="ok" if report.get("status") == "passed" else "failed", runs_here=False,
+            note="runs on TensorRT (GPU); parity was checked with onnxruntime on this machine",
+            nulls=frozenset({"task", "preprocess", "postprocess"}),
+            extra={"opset": max((o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")), default=None),
+                   "tensorrt": {"audit": [asdict(f) for f in prec_findings], "parser_ops": parser_ops()["source"],
+                                "strongly_typed": prec == "fp16",
+                                "fp16_clamped_values": len(clamped), "fp16_clamped_examples": clamped[:3],
+                                "note": ("io fp32, weights and activations fp16; build strongly typed (TensorRT 11 "
+                                         "default, --stronglyTyped on 10.x)") if prec == "fp16" else
+                                        "build with TF32 off (--noTF32 / no BuilderFlag.TF32) for fp32 figures"}})
         art = Artifact(path, manifest)
         art.save()
         artifacts.append(art)
-        if manifest["status"] != "ok":
+        if manifest.status != "ok":
             failed.append(f"{prec}: {report.get('reason') or 'parity failed'}")
     if failed:
         raise ParityError(f"{name}: TensorRT ONNX failed parity: {'; '.join(failed)} (manifests in {out_dir})")

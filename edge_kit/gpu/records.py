@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from edge_kit.bench.cell import Measurement
-from edge_kit.bench.store import SCHEMA, ResultStore
+from edge_kit.bench.store import SCHEMA, BenchRecord, ResultStore
 from edge_kit.errors import EdgekitError
 from edge_kit.gpu.trtexec_log import TrtexecLogError, TrtexecRun, parse_trtexec_log
 
@@ -27,7 +27,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 class AlreadyImported(EdgekitError):
     """The same log (by sha256) is already in the store under the same key: importing is idempotent."""
 
-    def __init__(self, message: str, record: dict):
+    def __init__(self, message: str, record: "BenchRecord"):
         super().__init__(message)
         self.record = record
 
@@ -78,7 +78,7 @@ def measurement_from_run(run: TrtexecRun) -> Measurement:
 
 
 def import_trtexec_log(log_path: str | Path, model: str, gpu: Optional[str] = None,
-                       precision: Optional[str] = None, results_dir: str | Path = "bench_results") -> dict:
+                       precision: Optional[str] = None, results_dir: str | Path = "bench_results") -> BenchRecord:
     """Parse one trtexec log and append its record to the results store. Returns the record.
 
     Refuses (one-line EdgekitError) a log without a performance summary, a run at batch > 1, a GPU or
@@ -145,26 +145,26 @@ def import_trtexec_log(log_path: str | Path, model: str, gpu: Optional[str] = No
         "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     measurement = measurement_from_run(run)
-    record = {
-        "schema": SCHEMA, "key": record_key(device, spec.name, prec, version), "status": "ok", "reason": "",
-        "model": spec.name, "backend": "tensorrt", "precision": prec, "threads": 1, "device": device,
-        "warmup": run.warmup_queries, "repeats": run.queries, "min_secs": None, "simulated": False,
-        "measurement": measurement.as_dict(), "flags": {"imported": True},
-        "device_info": {"name": device, "kind": "gpu", "gpu": gpu_name, "compute_capability": run.compute_capability,
-                        "runtimes": {"tensorrt": version}},
-        "artifact": None, "provenance": provenance, "timestamp": provenance["imported_at"],
-    }
+    record = BenchRecord(
+        schema=SCHEMA, key=record_key(device, spec.name, prec, version), status="ok", reason="",
+        model=spec.name, backend="tensorrt", precision=prec, threads=1, device=device,
+        warmup=run.warmup_queries, repeats=run.queries, min_secs=None, simulated=False,
+        measurement=measurement.as_dict(), flags={"imported": True},
+        device_info={"name": device, "kind": "gpu", "gpu": gpu_name, "compute_capability": run.compute_capability,
+                     "runtimes": {"tensorrt": version}},
+        artifact=None, provenance=provenance, timestamp=provenance["imported_at"],
+    )
     store = ResultStore(results_dir)
     for old in store.records(warn=False):
-        if old.get("key") == record["key"] and (old.get("provenance") or {}).get("log_sha256") == sha:
-            raise AlreadyImported(f"{path} (sha256 {sha[:12]}) is already imported as {record['key']}; "
+        if old.key == record.key and (old.provenance or {}).get("log_sha256") == sha:
+            raise AlreadyImported(f"{path} (sha256 {sha[:12]}) is already imported as {record.key}; "
                                   f"nothing to do", old)
     store.append(record)
     return record
 
 
 def measured_record(model: str, precision: str, samples: dict, gpu: dict, *, trt_version: str, engine: dict,
-                    onnx: dict, warmup: int, iterations: int) -> dict:
+                    onnx: dict, warmup: int, iterations: int) -> BenchRecord:
     """A record from edgekit's own TensorRT run (edge_kit.gpu.trt_runtime): latency = H2D + GPU compute +
     D2H per query from CUDA events, statistics as trtexec computes them."""
     from edge_kit.gpu.trt_runtime import summarize
@@ -188,21 +188,23 @@ def measured_record(model: str, precision: str, samples: dict, gpu: dict, *, trt
                                                           "max_mem_clock_mhz")},
                   "tf32": False if precision == "fp32" else None, "data_transfers": True, "cuda_graph": False,
                   "engine": engine, "onnx": onnx}
-    return {
-        "schema": SCHEMA, "key": record_key(device, model, precision, trt_version), "status": "ok", "reason": "",
-        "model": model, "backend": "tensorrt", "precision": precision, "threads": 1, "device": device,
-        "warmup": warmup, "repeats": iterations, "min_secs": None, "simulated": False,
-        "measurement": m.as_dict(), "flags": {}, "device_info": {"name": device, "kind": "gpu", **gpu,
-                                                                 "runtimes": {"tensorrt": trt_version}},
-        "artifact": None, "provenance": provenance, "timestamp": now,
-    }
+    return BenchRecord(
+        schema=SCHEMA, key=record_key(device, model, precision, trt_version), status="ok", reason="",
+        model=model, backend="tensorrt", precision=precision, threads=1, device=device,
+        warmup=warmup, repeats=iterations, min_secs=None, simulated=False,
+        measurement=m.as_dict(), flags={}, device_info={"name": device, "kind": "gpu", **gpu,
+                                                        "runtimes": {"tensorrt": trt_version}},
+        artifact=None, provenance=provenance, timestamp=now,
+    )
 
 
-def failed_gpu_record(model: str, precision: str, gpu: dict, trt_version: str, reason: str) -> dict:
+def failed_gpu_record(model: str, precision: str, gpu: dict, trt_version: str, reason: str) -> BenchRecord:
     device = gpu_device(gpu["gpu"])
-    return {"schema": SCHEMA, "key": record_key(device, model, precision, trt_version), "status": "failed",
-            "reason": reason, "model": model, "backend": "tensorrt", "precision": precision, "threads": 1,
-            "device": device, "simulated": False, "measurement": None, "flags": {},
-            "device_info": {"name": device, "kind": "gpu", **gpu, "runtimes": {"tensorrt": trt_version}},
-            "artifact": None, "provenance": {"source": "measured", "tensorrt_version": trt_version, "gpu": gpu["gpu"]},
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return BenchRecord(
+        schema=SCHEMA, key=record_key(device, model, precision, trt_version), status="failed",
+        reason=reason, model=model, backend="tensorrt", precision=precision, threads=1,
+        device=device, simulated=False, measurement=None, flags={},
+        device_info={"name": device, "kind": "gpu", **gpu, "runtimes": {"tensorrt": trt_version}},
+        artifact=None, provenance={"source": "measured", "tensorrt_version": trt_version, "gpu": gpu["gpu"]},
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        nulls=BenchRecord.ALWAYS - {"warmup", "repeats", "min_secs"})  # nothing ran: no run parameters

@@ -91,7 +91,7 @@ def build_commands(models: list[str], out_dir: Path, precisions=PRECISIONS, trt:
             art: Optional[Artifact] = ready.get(onnx_prec)
             if art is None and manifest_path(onnx).exists():
                 art = Artifact.load(onnx)
-            inputs = (art.manifest["inputs"] if art is not None else
+            inputs = (art.manifest.inputs if art is not None else
                       [{"name": "image", "shape": list(spec.input_shape)}])  # edgekit's ONNX input name
             stem = out_dir / spec.name / f"{spec.name}.{prec}.trt{trt}"
             args = trtexec_args(onnx, inputs, prec, trt, stem, warmup_ms=warmup_ms, iterations=iterations,

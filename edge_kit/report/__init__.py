@@ -3,25 +3,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge_kit.bench.record import BenchRecord
 from edge_kit.errors import EdgekitError, OutputDirError
 from edge_kit.manifest import atomic_write_text
 
 FORMATS = ("md", "csv", "png")
 
 
-def load_records(results_dir, machine: str | None = None) -> list[dict]:
+def load_records(results_dir, machine: str | None = None) -> list[BenchRecord]:
     """The record standing for each cell (of `machine` only, if given); malformed lines are reported on
     stderr and skipped. When one device name (e.g. "host") was measured on several machines, each
-    record gets `machine_label` so their columns are told apart (edge_kit.bench.machine)."""
+    record gets `machine_label` (in its `extra`: the report's, not the file's) so their columns are told
+    apart (edge_kit.bench.machine)."""
     from edge_kit.bench.machine import machine_id, machine_label
     from edge_kit.bench.store import ResultStore
 
     records = list(ResultStore(results_dir).latest(machine).values())
     machines: dict[str, set] = {}
     for r in records:
-        machines.setdefault(str(r.get("device")), set()).add(machine_id(r.get("device_info")))
-    return [dict(r, machine_label=machine_label(r.get("device_info"))) if len(machines[str(r.get("device"))]) > 1
-            else r for r in records]
+        machines.setdefault(str(r.device), set()).add(machine_id(r.device_info))
+    for r in records:
+        if len(machines[str(r.device)]) > 1:
+            r.extra["machine_label"] = machine_label(r.device_info)
+    return records
 
 
 def render_report(results_dir="bench_results", formats=FORMATS, out_dir=None) -> list[Path]:
@@ -74,6 +78,6 @@ def device_table_markdown(results_dir, device=None, models: list[str] | None = N
 
     wanted_devices = None if device is None else {device} if isinstance(device, str) else set(device)
     records = [r for r in load_records(results_dir, machine)
-               if wanted_devices is None or r.get("device") in wanted_devices]
+               if wanted_devices is None or r.device in wanted_devices]
     wanted = {r.task for r in seed_rows() if models is None or r.model in models}
     return "\n".join(table_markdown(t) for t in build_tables(records) if t.section in wanted or t.section == "other")

@@ -15,14 +15,15 @@ FORMAT = {"paddlelite": ".nb x86", "onnx": "ONNX", "tflite": "TFLite"}
 
 def load_accuracy(results_dir) -> list[dict]:
     from edge_kit.bench.store import ResultStore
-    from edge_kit.evaluate import ACCURACY_FILE
+    from edge_kit.evaluate import ACCURACY_FILE, SCHEMA
 
     if not (Path(results_dir) / ACCURACY_FILE).exists():
         return []
     latest: dict[tuple, dict] = {}
-    for rec in ResultStore(results_dir, ACCURACY_FILE).records():
-        if rec.get("schema") == "edgekit.accuracy/1":  # a later result for the same cell supersedes
-            latest[(rec["model"], rec["format"], rec["precision"], rec["dataset"]["path"])] = rec
+    # (bench records' reader would skip these: they are not cells; accuracy.jsonl was never shown before)
+    for rec in ResultStore(results_dir, ACCURACY_FILE).objects((SCHEMA,), required=("model", "dataset")):
+        # a later result for the same cell supersedes
+        latest[(rec["model"], rec["format"], rec["precision"], rec["dataset"]["path"])] = rec
     return list(latest.values())
 
 

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from edge_kit import formats
+from edge_kit.bench.record import BenchRecord
 from edge_kit.report.tables import BACKEND_LABEL, device_label, is_gpu, is_simulated
 from edge_kit.seed import seed_rows
 
@@ -20,20 +21,19 @@ PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}
 SHADES = (1.0, 0.65, 0.4, 0.25)  # lighter for each further (precision, threads) of the same backend
 
 
-def _panels(records: list[dict]) -> dict[tuple, dict[str, dict[tuple, tuple[float, bool]]]]:
+def _panels(records: list[BenchRecord | dict]) -> dict[tuple, dict[str, dict[tuple, tuple[float, bool]]]]:
     """(machine label, simulated) -> model -> (backend, precision, threads) -> (median ms, noisy)."""
     panels: dict[tuple, dict] = {}
-    for rec in records:
-        m = rec.get("measurement") or {}
+    for rec in map(BenchRecord.of, records):
+        m = rec.measurement or {}
         value = m.get("median_ms") if m.get("median_ms") is not None else m.get("mean_ms")
-        if rec.get("status") != "ok" or value is None:
+        if not rec.ok or value is None:
             continue
         if is_gpu(rec):  # panels compare against the seed's SD855 bar; GPU figures stay in the tables
             continue
         key = (device_label(rec).replace(" ms", ""), is_simulated(rec))
-        series = (rec["backend"], str(rec.get("precision")), int(rec.get("threads", 1)))
-        noisy = bool((rec.get("flags") or {}).get("noisy"))
-        panels.setdefault(key, {}).setdefault(rec["model"], {})[series] = (value, noisy)
+        series = (rec.backend, str(rec.precision), int(rec.threads) if rec.threads is not None else 1)
+        panels.setdefault(key, {}).setdefault(rec.model, {})[series] = (value, rec.noisy)
     return panels
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edge_kit import formats
+from edge_kit.bench.record import BenchRecord
 from edge_kit.estimate import estimated_columns
 from edge_kit.seed import seed_rows
 
@@ -32,15 +33,22 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def is_simulated(rec: dict) -> bool:
-    return bool(rec.get("simulated")) or str(rec.get("device", "")).split("@")[0].endswith("-sim")
+def _threads(rec: BenchRecord) -> int:
+    return int(rec.threads) if rec.threads is not None else 1
 
 
-def device_label(rec: dict) -> str:
+def is_simulated(rec: BenchRecord | dict) -> bool:
+    rec = BenchRecord.of(rec)
+    return bool(rec.simulated) or str(rec.device or "").split("@")[0].endswith("-sim")
+
+
+def device_label(rec: BenchRecord | dict) -> str:
     """A phone of a multi-phone run is recorded as PROFILE@SERIAL and gets its own column per serial; the
     same device name measured on several machines gets one column per machine."""
-    dev, at, serial = str(rec.get("device", "?")).partition("@")
-    which = f" [{rec['machine_label']}]" if rec.get("machine_label") else ""  # several machines, one name
+    rec = BenchRecord.of(rec)
+    dev, at, serial = str(rec.device if rec.device is not None else "?").partition("@")
+    label = rec.extra.get("machine_label")  # edge_kit.report.load_records: several machines, one device name
+    which = f" [{label}]" if label else ""
     if is_simulated(rec):
         name = dev if dev.endswith("-sim") else f"{dev}-sim"
         return f"{name}{' ' + serial if at else ''}{which} ms (simulated)"
@@ -49,19 +57,20 @@ def device_label(rec: dict) -> str:
     return f"{dev}{' ' + serial if at else ''}{which} ms"
 
 
-def is_gpu(rec: dict) -> bool:
-    return rec.get("backend") == "tensorrt"
+def is_gpu(rec: BenchRecord) -> bool:
+    return rec.backend == "tensorrt"
 
 
-def gpu_column(rec: dict) -> str:
+def gpu_column(rec: BenchRecord | dict) -> str:
     """'GPU ms (imported), Tesla T4, TensorRT 8.6.1 fp32': which GPU, which TensorRT, how it was obtained.
     Only measured or imported records reach here; the seed's figure stays in its own '(seed)' column."""
-    prov = rec.get("provenance") or {}
-    info = rec.get("device_info") or {}
+    rec = BenchRecord.of(rec)
+    prov = rec.provenance or {}
+    info = rec.device_info or {}
     how = "imported" if prov.get("source") == "imported" else "measured"
-    gpu = prov.get("gpu") or info.get("gpu") or str(rec.get("device", "?")).removeprefix("gpu:")
+    gpu = prov.get("gpu") or info.get("gpu") or str(rec.device if rec.device is not None else "?").removeprefix("gpu:")
     trt = prov.get("tensorrt_version") or (info.get("runtimes") or {}).get("tensorrt") or "?"
-    prec = str(rec.get("precision"))
+    prec = str(rec.precision)
     if prec == "fp32" and prov.get("tf32"):
         prec += " (TF32 on)"
     if prov.get("data_transfers") is False:
@@ -69,16 +78,17 @@ def gpu_column(rec: dict) -> str:
     return f"GPU ms ({how}), {gpu}, TensorRT {trt} {prec}"
 
 
-def latency_column(rec: dict) -> str:
+def latency_column(rec: BenchRecord | dict) -> str:
+    rec = BenchRecord.of(rec)
     if is_gpu(rec):
         return gpu_column(rec)
-    t = int(rec.get("threads", 1))
-    backend = BACKEND_LABEL.get(rec.get("backend"), rec.get("backend"))
-    return f"{device_label(rec)}, {backend} {rec.get('precision')}, {t} thread{'s' if t != 1 else ''}"
+    t = _threads(rec)
+    backend = BACKEND_LABEL.get(rec.backend, rec.backend)
+    return f"{device_label(rec)}, {backend} {rec.precision}, {t} thread{'s' if t != 1 else ''}"
 
 
-def storage_column(rec: dict) -> str | None:
-    art = rec.get("artifact") or {}
+def storage_column(rec: BenchRecord) -> str | None:
+    art = rec.artifact or {}
     if not art.get("bytes"):
         return None
     fmt = FORMAT_LABEL.get(art.get("format"), art.get("format"))
@@ -105,34 +115,34 @@ def _rank(order: tuple, value) -> int:
     return order.index(value) if value in order else len(order)
 
 
-def _column_order(rec: dict) -> tuple:
+def _column_order(rec: BenchRecord) -> tuple:
     # SD855 measured first (beside the seed's SD855), then simulated devices, then the host; within a
     # device: backend, precision, threads ascending
     col = latency_column(rec)
     dev = -1 if is_gpu(rec) else 0 if col.startswith("SD855") else 1 if "(simulated)" in col else 2
-    return (dev, device_label(rec), _rank(BACKEND_ORDER, rec.get("backend")), str(rec.get("precision")),
-            int(rec.get("threads", 1)))
+    return (dev, device_label(rec), _rank(BACKEND_ORDER, rec.backend), str(rec.precision), _threads(rec))
 
 
-def build_tables(records: list[dict]) -> list[Table]:
+def build_tables(records: list[BenchRecord | dict]) -> list[Table]:
     """records: the latest record per cell (ResultStore.latest().values())."""
+    records = [BenchRecord.of(r) for r in records]
     seed_models = {r.model for r in seed_rows()}
-    lat: dict[str, dict[str, dict]] = {}      # model -> column -> record
+    lat: dict[str, dict[str, BenchRecord]] = {}      # model -> column -> record
     size: dict[str, dict[str, float]] = {}    # model -> storage column -> MB
     order: dict[str, tuple] = {}              # column -> sort key
-    others: dict[str, dict[str, dict]] = {}   # models not in the seed tables (a user's own artifacts)
+    others: dict[str, dict[str, BenchRecord]] = {}   # models not in the seed tables (a user's own artifacts)
     for rec in records:
-        if rec.get("model") not in seed_models:
-            others.setdefault(str(rec.get("model")), {})[latency_column(rec)] = rec
+        if rec.model not in seed_models:
+            others.setdefault(str(rec.model), {})[latency_column(rec)] = rec
             order[latency_column(rec)] = _column_order(rec)
             continue
-        lat.setdefault(rec["model"], {})[latency_column(rec)] = rec
+        lat.setdefault(rec.model, {})[latency_column(rec)] = rec
         order[latency_column(rec)] = _column_order(rec)
         scol = storage_column(rec)
         if scol:
-            order[scol] = (_rank(FORMAT_ORDER, rec["artifact"].get("format")), scol)
-        if scol and rec.get("status") == "ok":
-            size.setdefault(rec["model"], {})[scol] = rec["artifact"]["bytes"] / 1e6
+            order[scol] = (_rank(FORMAT_ORDER, rec.artifact.get("format")), scol)
+        if scol and rec.ok:
+            size.setdefault(rec.model, {})[scol] = rec.artifact["bytes"] / 1e6
     tables = []
     for section, title in SECTIONS:
         rows = [r for r in seed_rows() if r.task == section]
@@ -179,13 +189,13 @@ def build_tables(records: list[dict]) -> list[Table]:
     return tables
 
 
-def _latency_cell(rec: dict | None, model: str, col: str, notes: list[str]) -> str:
+def _latency_cell(rec: BenchRecord | None, model: str, col: str, notes: list[str]) -> str:
     if rec is None:
         return NOT_MEASURED
-    if rec.get("status") != "ok":
-        notes.append(f"{model} / {col}: failed: {rec.get('reason') or 'no reason recorded'}")
+    if not rec.ok:
+        notes.append(f"{model} / {col}: failed: {rec.reason or 'no reason recorded'}")
         return "failed"
-    m = rec.get("measurement") or {}
+    m = rec.measurement or {}
     if m.get("median_ms") is not None:
         text = fmt_ms(m["median_ms"])
     elif m.get("mean_ms") is not None:
@@ -193,19 +203,19 @@ def _latency_cell(rec: dict | None, model: str, col: str, notes: list[str]) -> s
         text = fmt_ms(m["mean_ms"]) + " (avg)"
     else:
         text = NOT_MEASURED
-    if (rec.get("flags") or {}).get("noisy"):
+    if rec.noisy:
         notes.append(f"{model} / {col}: noisy (cv {m.get('cv', 0):.0%} after a re-measure)")
         text += " (noisy)"
     return text
 
 
-def where_measured(records: list[dict]) -> list[str]:
+def where_measured(records: list[BenchRecord | dict]) -> list[str]:
     """One line per device: what the measured columns ran on."""
     seen: dict[str, str] = {}
-    for rec in records:
-        if rec.get("status") != "ok":
+    for rec in map(BenchRecord.of, records):
+        if not rec.ok:
             continue
-        info = rec.get("device_info") or {}
+        info = rec.device_info or {}
         if is_gpu(rec):
             label = gpu_column(rec).replace(" ms", "")
             if label not in seen:
@@ -230,14 +240,14 @@ def where_measured(records: list[dict]) -> list[str]:
     return list(seen.values())
 
 
-def gpu_where(rec: dict, label: str) -> str:
+def gpu_where(rec: BenchRecord, label: str) -> str:
     """Where a GPU column came from: an imported trtexec log (its sha256) or edgekit's own TensorRT run."""
-    prov = rec.get("provenance") or {}
+    prov = rec.provenance or {}
     clocks = prov.get("application_clocks_ghz") or {}
     cc = f", compute capability {prov['compute_capability']}" if prov.get("compute_capability") else ""
     clk = (f", application clocks {clocks.get('compute')} / {clocks.get('memory')} GHz"
            if clocks.get("compute") else "")
-    metric = ((rec.get("measurement") or {}).get("extra") or {}).get("latency_metric", "end-to-end latency")
+    metric = ((rec.measurement or {}).get("extra") or {}).get("latency_metric", "end-to-end latency")
     if prov.get("source") == "imported":
         how = (f"imported from a trtexec log (sha256 {str(prov.get('log_sha256'))[:12]}), TensorRT "
                f"{prov.get('tensorrt_version')}")
