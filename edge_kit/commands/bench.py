@@ -16,13 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from edge_kit.bench.devices import DEVICES, default_threads, open_device
 from edge_kit.errors import EdgekitError
-
-try:
-    from android_runner.profiles import PROFILES as _PHONE_PROFILES
-except ImportError:   # no phone runner installed: host only
-    _PHONE_PROFILES = {}
-DEVICES = ("host", "auto", "gpu", *_PHONE_PROFILES)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -47,38 +42,6 @@ def default_models() -> list[str]:
     from edge_kit.zoo import all_models
 
     return [s.name for s in all_models() if s.task == "classification" and s.seed.lightweight and s.implemented]
-
-
-def default_threads(device) -> str:
-    return "1,2" if device.name == "host" else "1,4"
-
-
-def open_device(name: str, serial: str | None = None, tool_dir: str | None = None, mkldnn: bool = False,
-                adb_server: str | None = None):
-    if name not in DEVICES:
-        raise EdgekitError(f"unknown device {name!r}; choose from {', '.join(DEVICES)}")
-    if name == "host":
-        from edge_kit.bench.host_device import HostDevice
-
-        return HostDevice({"mkldnn": True} if mkldnn else None)
-    try:
-        from android_runner.android_device import open_android_device
-    except ImportError as err:
-        if name == "auto":
-            print(f"edgekit: no phone runner ({err}); benchmarking the host", file=sys.stderr)
-            return open_device("host", mkldnn=mkldnn)
-        raise EdgekitError(f"--device {name} needs android_runner.android_device, which is not available: {err}") \
-            from err
-    try:
-        device = open_android_device(name, serial, tool_dir, adb_server=adb_server)
-    except EdgekitError as err:
-        if name != "auto":
-            raise
-        print(f"edgekit: --device auto: no phone ({err}); benchmarking the host", file=sys.stderr)
-        return open_device("host", mkldnn=mkldnn)
-    if name == "auto":
-        print(f"edgekit: --device auto picked {device.name}", file=sys.stderr)
-    return device
 
 
 def _bench_kw(args, threads_default: str) -> dict:
@@ -133,7 +96,7 @@ def run(args) -> int:
         artifacts = load_artifacts(args.artifact or [], device)
         repeats = None if args.min_secs else args.repeats
         summary = run_bench(models, device, backends=_csv(args.backend) or None,
-                            threads=_threads(args.threads or default_threads(device)),
+                            threads=_threads(args.threads) if args.threads else list(default_threads(device)),
                             precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup, repeats=repeats,
                             min_secs=args.min_secs, force=args.force, results_dir=args.results_dir,
                             progress=not args.quiet, artifacts=tuple(artifacts))
