@@ -51,7 +51,7 @@ def _bench_kw(args, threads_default: str) -> dict:
                 results_dir=args.results_dir)
 
 
-def run_phones(args, models: list[str], serials: list[str] | None) -> int:
+def run_phones(args, models: list[str], serials: list[str] | None, provider=None) -> int:
     """Several phones in parallel (android_runner.farm): one worker per phone, one store, one column each."""
     from android_runner.farm import open_phones, run_farm
     from edge_kit.bench.harness import load_artifacts
@@ -62,7 +62,7 @@ def run_phones(args, models: list[str], serials: list[str] | None) -> int:
         for run in farm.runs:
             if run.device is not None:   # per phone: a simulator runs x86 .nb files, a phone ARM ones
                 run.artifacts = tuple(load_artifacts(args.artifact or [], run.device))
-        run_farm(models, farm, progress=not args.quiet, **_bench_kw(args, "1,4"))
+        run_farm(models, farm, progress=not args.quiet, provider=provider, **_bench_kw(args, "1,4"))
     finally:
         for dev in farm.devices:
             dev.close()
@@ -77,7 +77,8 @@ def run_phones(args, models: list[str], serials: list[str] | None) -> int:
     return 1 if bad else 0
 
 
-def run(args) -> int:
+def run(args, provider=None) -> int:
+    """`provider`: where cells get their artifacts (edge_kit.bench.artifacts); None converts on demand."""
     if args.device == "gpu":
         from edge_kit.gpu.bench_cli import run_gpu
 
@@ -90,7 +91,7 @@ def run(args) -> int:
     if args.device not in DEVICES:
         raise EdgekitError(f"unknown device {args.device!r}; choose from {', '.join(DEVICES)}")
     if args.device != "host" and (len(serials) > 1 or serials == ["all"]):
-        return run_phones(args, models, None if serials == ["all"] else serials)
+        return run_phones(args, models, None if serials == ["all"] else serials, provider)
     device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn, args.adb_server)
     try:
         artifacts = load_artifacts(args.artifact or [], device)
@@ -99,7 +100,8 @@ def run(args) -> int:
                             threads=_threads(args.threads) if args.threads else list(default_threads(device)),
                             precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup, repeats=repeats,
                             min_secs=args.min_secs, force=args.force, results_dir=args.results_dir,
-                            progress=not args.quiet, artifacts=tuple(artifacts))
+                            progress=not args.quiet, artifacts=tuple(artifacts),
+                            provider=provider)
         models = models + [a.model for a in artifacts if a.model not in models]
     finally:
         device.close()
