@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edge_kit.bench.devices import DEVICES, default_threads, open_device
+from edge_kit.bench.devices import DEVICES, PHONE_THREADS, default_threads, open_device
+from edge_kit.bench.plan import default_models
 from edge_kit.errors import EdgekitError
 
 
@@ -37,35 +38,22 @@ def _threads(text: str) -> list[int]:
     return values
 
 
-def default_models() -> list[str]:
-    """The lightweight classification models edgekit can build (README's main job)."""
-    from edge_kit.zoo import all_models
-
-    return [s.name for s in all_models() if s.task == "classification" and s.seed.lightweight and s.implemented]
-
-
-def _bench_kw(args, threads_default: str) -> dict:
-    return dict(backends=_csv(args.backend) or None, threads=_threads(args.threads or threads_default),
+def _bench_kw(args, threads_default) -> dict:
+    """run_bench's keyword arguments from the command line."""
+    return dict(backends=_csv(args.backend) or None,
+                threads=_threads(args.threads) if args.threads else list(threads_default),
                 precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup,
                 repeats=None if args.min_secs else args.repeats, min_secs=args.min_secs, force=args.force,
-                results_dir=args.results_dir)
+                results_dir=args.results_dir, progress=not args.quiet)
 
 
 def run_phones(args, models: list[str], serials: list[str] | None, provider=None) -> int:
     """Several phones in parallel (android_runner.farm): one worker per phone, one store, one column each."""
-    from android_runner.farm import open_phones, run_farm
-    from edge_kit.bench.harness import load_artifacts
+    from android_runner.farm import bench_phones
     from edge_kit.report import device_table_markdown
 
-    farm = open_phones(args.device, serials, args.tool_dir, adb_server=args.adb_server)
-    try:
-        for run in farm.runs:
-            if run.device is not None:   # per phone: a simulator runs x86 .nb files, a phone ARM ones
-                run.artifacts = tuple(load_artifacts(args.artifact or [], run.device))
-        run_farm(models, farm, progress=not args.quiet, provider=provider, **_bench_kw(args, "1,4"))
-    finally:
-        for dev in farm.devices:
-            dev.close()
+    farm = bench_phones(models, args.device, serials, args.tool_dir, adb_server=args.adb_server,
+                        artifact_paths=args.artifact or [], provider=provider, **_bench_kw(args, PHONE_THREADS))
     print(farm.text(), file=sys.stderr)
     arts = [a.model for r in farm.runs for a in r.artifacts]
     names = [d.name for d in farm.devices]
@@ -95,13 +83,8 @@ def run(args, provider=None) -> int:
     device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn, args.adb_server)
     try:
         artifacts = load_artifacts(args.artifact or [], device)
-        repeats = None if args.min_secs else args.repeats
-        summary = run_bench(models, device, backends=_csv(args.backend) or None,
-                            threads=_threads(args.threads) if args.threads else list(default_threads(device)),
-                            precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup, repeats=repeats,
-                            min_secs=args.min_secs, force=args.force, results_dir=args.results_dir,
-                            progress=not args.quiet, artifacts=tuple(artifacts),
-                            provider=provider)
+        summary = run_bench(models, device, artifacts=tuple(artifacts), provider=provider,
+                            **_bench_kw(args, default_threads(device)))
         models = models + [a.model for a in artifacts if a.model not in models]
     finally:
         device.close()
