@@ -3,7 +3,7 @@ import pytest
 
 from edge_kit.bench.store import ResultStore
 from edge_kit.cli import main
-from edge_kit.commands.bench import default_models
+from edge_kit.bench.plan import default_models
 from test_bench_helpers import TinyProvider, bench_cli, make_tiny_artifacts
 
 

@@ -2,7 +2,8 @@
 import pytest
 
 from edge_kit.bench import harness
-from edge_kit.bench.artifacts import Want, convert_on_demand
+from edge_kit.bench.artifacts import Want, convert_on_demand, resolve
+from edge_kit.bench.cell import Cell
 from edge_kit.bench.host_device import HostDevice
 from edge_kit.bench.store import ResultStore
 from edge_kit.errors import EdgekitError, OutputDirError, UnknownModelError
@@ -126,6 +127,35 @@ def test_bad_input_fails_before_measuring(tmp_path, converter):
     blocker.write_text("")
     with pytest.raises(OutputDirError):
         _bench(blocker / "res", converter)
+
+
+def test_resolve_asks_the_provider_once_for_what_the_device_runs(tiny):
+    class Phone:
+        name = "sd855"
+
+        def artifact_target(self, backend):
+            return "arm" if backend == "paddlelite" else "cpu"
+
+    cells = [Cell(M1, "paddlelite", "fp32", 1, "sd855"), Cell(M1, "paddlelite", "fp32", 4, "sd855"),
+             Cell(M1, "tflite", "fp16", 1, "sd855"), Cell(M1, "onnxruntime", "fp32", 1, "sd855")]
+    asked, recorded = [], []
+
+    def provider(model, wants):
+        asked.append((model, wants))
+        return {Want("paddlelite", "fp32", "arm"): tiny["paddlelite"], Want("tflite", "fp16", "cpu"): "no fp16 here"}
+
+    def record(cell, **kw):
+        recorded.append((cell.key(), kw["reason"]))
+
+    runnable = resolve(M1, cells, Phone(), provider, record, available={"paddlelite", "tflite"})
+    # one call, each artifact wanted once, the phone's arm .nb, nothing for a backend the phone lacks
+    assert asked == [(M1, [Want("paddlelite", "fp32", "arm"), Want("tflite", "fp16", "cpu")])]
+    assert [(c.threads, a) for c, a in runnable] == [(1, tiny["paddlelite"]), (4, tiny["paddlelite"])]
+    assert recorded == [(f"sd855|{M1}|onnxruntime|fp32|t1", "backend onnxruntime is not available on sd855"),
+                        (f"sd855|{M1}|tflite|fp16|t1", "no fp16 here")]
+    # a file the user named (--artifact) is timed as given: the provider is not asked
+    given = resolve(M1, cells[:1], Phone(), provider, record, available={"paddlelite"}, given=tiny["tflite"])
+    assert given == [(cells[0], tiny["tflite"])] and len(asked) == 1
 
 
 @pytest.mark.slow
