@@ -17,7 +17,6 @@ import argparse
 import sys
 
 from edge_kit.bench.devices import DEVICES, PHONE_THREADS, default_threads, open_device
-from edge_kit.bench.plan import default_models
 from edge_kit.errors import EdgekitError
 
 
@@ -73,6 +72,7 @@ def run(args, provider=None) -> int:
         return run_gpu(args)
     from android_runner.farm import split_serials
     from edge_kit.bench.harness import load_artifacts, run_bench
+    from edge_kit.bench.plan import default_models
 
     models = args.models or ([] if args.artifact else default_models())
     serials = split_serials(args.serial)
