@@ -127,6 +127,25 @@ def open_phones(profile: str, serials: Optional[list[str]], tool_dir: Optional[s
     return result
 
 
+def bench_phones(models: list[str], profile: str, serials: Optional[list[str]], tool_dir: Optional[str] = None,
+                 adb_server: Optional[str] = None, artifact_paths=(), **bench_kw) -> FarmResult:
+    """`edgekit bench --device PROFILE --serial A,B` (serials None: 'all'): open the phones, load each
+    phone's --artifact files (a simulator runs x86 .nb files, a phone ARM ones), run them all (run_farm
+    with bench_kw), close them. FarmResult says what each phone did."""
+    from edge_kit.bench.harness import load_artifacts
+
+    farm = open_phones(profile, serials, tool_dir, adb_server=adb_server)
+    try:
+        for run in farm.runs:
+            if run.device is not None:
+                run.artifacts = tuple(load_artifacts(list(artifact_paths), run.device))
+        run_farm(models, farm, **bench_kw)
+    finally:
+        for dev in farm.devices:
+            dev.close()
+    return farm
+
+
 def run_farm(models: list[str], farm: FarmResult, **bench_kw) -> FarmResult:
     """One worker thread per opened phone, each running run_bench on its phone into the shared store.
     Progress (off unless bench_kw says progress=True) is one line per cell, each naming its phone."""

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_kit.bench import harness  # noqa: E402
+from edge_kit.bench.artifacts import convert_on_demand, want_for  # noqa: E402
+from edge_kit.bench.cell import Cell  # noqa: E402
 from edge_kit.bench.host_device import HostDevice  # noqa: E402
 from edge_kit.bench.runtimes.inputs import make_inputs  # noqa: E402
 from edge_kit.bench.store import ResultStore  # noqa: E402
@@ -108,8 +110,9 @@ def main() -> int:
     args = ap.parse_args()
     device = HostDevice()
     backends = [b for b in args.backends.split(",") if b]
-    arts = harness._artifacts_for(args.model, backends, ["fp32"], device)
-    arts = {b: arts[(b, "fp32")] for b in backends if not isinstance(arts[(b, "fp32")], str)}
+    wants = {b: want_for(Cell(args.model, b, "fp32", args.threads, device.name), device) for b in backends}
+    got = convert_on_demand(args.model, list(wants.values()))
+    arts = {b: got[w] for b, w in wants.items() if not isinstance(got[w], str)}
     per_backend = {b: {"harness_ms": [], "bare_ms": []} for b in arts}
     for rnd in range(args.rounds):
         # One backend per harness run: turns between different runtimes cool each other's caches, which

@@ -1,25 +1,21 @@
 """`edgekit bench` and `edgekit report` end to end on one tiny real model (converter stood in by real files)."""
 import pytest
 
-from edge_kit.bench import harness
 from edge_kit.bench.store import ResultStore
 from edge_kit.cli import main
-from edge_kit.commands.bench import default_models
-from test_bench_helpers import make_tiny_artifacts
+from edge_kit.bench.plan import default_models
+from test_bench_helpers import TinyProvider, bench_cli, make_tiny_artifacts
 
 
 @pytest.fixture
-def tiny_converter(monkeypatch, tmp_path_factory):
-    tiny = make_tiny_artifacts(tmp_path_factory.mktemp("tiny"))
-    monkeypatch.setattr(harness, "_artifacts_for",
-                        lambda model, backends, precisions, device: {(b, p): tiny[b] for b in backends
-                                                                     for p in precisions})
+def tiny_converter(tmp_path_factory):
+    return TinyProvider(make_tiny_artifacts(tmp_path_factory.mktemp("tiny")))
 
 
 def test_bench_then_report(tmp_path, tiny_converter, capsys):
     res = tmp_path / "res"
-    rc = main(["bench", "MobileNetV3_small_ssld", "--backend", "onnxruntime,tflite,paddlelite", "--threads", "1",
-               "--warmup", "1", "--repeats", "4", "--results-dir", str(res)])
+    rc = bench_cli(tiny_converter, ["MobileNetV3_small_ssld", "--backend", "onnxruntime,tflite,paddlelite",
+                                    "--threads", "1", "--warmup", "1", "--repeats", "4", "--results-dir", str(res)])
     out, err = capsys.readouterr()
     assert rc == 0
     assert "measured 3 cell(s) on host" in err and "results.jsonl" in err
@@ -28,8 +24,8 @@ def test_bench_then_report(tmp_path, tiny_converter, capsys):
     assert "MobileNetV3_small_ssld Paddle-Lite fp32 1T on host: median " in out and "## Image" not in out
     assert len(ResultStore(res).done_keys()) == 3
     # same command again: everything is resumed from the store
-    assert main(["bench", "MobileNetV3_small_ssld", "--backend", "onnxruntime,tflite,paddlelite", "--threads", "1",
-                 "--repeats", "4", "--results-dir", str(res), "--quiet"]) == 0
+    assert bench_cli(tiny_converter, ["MobileNetV3_small_ssld", "--backend", "onnxruntime,tflite,paddlelite",
+                                      "--threads", "1", "--repeats", "4", "--results-dir", str(res), "--quiet"]) == 0
     assert "measured 0 cell(s) on host, skipped 3" in capsys.readouterr().err
     assert main(["report", "--results-dir", str(res), "-o", str(tmp_path / "rep"), "--format", "md,png"]) == 0
     assert (tmp_path / "rep" / "report.md").exists() and (tmp_path / "rep" / "report.png").exists()

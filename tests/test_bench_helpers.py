@@ -98,3 +98,25 @@ def make_tiny_artifacts(out: Path, model: str = "TinyNet") -> dict[str, Artifact
         "tflite": _manifest(model, "tflite", "cpu", out / "model.tflite", layout="NHWC"),
     }
 
+
+
+class TinyProvider:
+    """An artifact provider (edge_kit.bench.artifacts) that hands out the real tiny artifacts for every
+    model instead of converting it; a model in `broken` gets its reason string (a failed conversion)."""
+
+    def __init__(self, tiny: dict[str, Artifact]):
+        self.by_format = {a.format: a for a in tiny.values()}
+        self.broken: dict[str, str] = {}
+
+    def __call__(self, model, wants):
+        if model in self.broken:
+            return {w: self.broken[model] for w in wants}
+        return {w: self.by_format[w.format] for w in wants}
+
+
+def bench_cli(provider, argv: list[str]) -> int:
+    """`edgekit bench ARGV` as edge_kit.cli.main runs it, with cells' artifacts from `provider`."""
+    from edge_kit.cli import build_parser
+
+    args = build_parser().parse_args(["bench", *argv])
+    return args.func(args, provider=provider)

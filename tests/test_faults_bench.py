@@ -11,7 +11,7 @@ from edge_kit.bench.host_device import HostDevice
 from edge_kit.bench.store import ResultStore
 from edge_kit.errors import EdgekitError
 from edge_kit.manifest import Artifact, sha256_file
-from test_bench_helpers import make_tiny_artifacts
+from test_bench_helpers import TinyProvider, bench_cli, make_tiny_artifacts
 
 M1, M2 = "MobileNetV3_small_ssld", "ShuffleNetV2"
 
@@ -31,15 +31,15 @@ def _truncated_nb(tiny, tmp_path) -> Artifact:
     return art
 
 
-def test_runtime_abort_fails_its_cell_and_the_rest_still_run(tmp_path, tiny, monkeypatch):
+def test_runtime_abort_fails_its_cell_and_the_rest_still_run(tmp_path, tiny):
     bad = _truncated_nb(tiny, tmp_path)
+    by_format = TinyProvider(tiny).by_format
 
-    def artifacts_for(model, backends, precisions, device):
-        return {(b, p): (bad if (model, b) == (M1, "paddlelite") else tiny[b]) for b in backends for p in precisions}
+    def artifacts_for(model, wants):
+        return {w: (bad if (model, w.format) == (M1, "paddlelite") else by_format[w.format]) for w in wants}
 
-    monkeypatch.setattr(harness, "_artifacts_for", artifacts_for)
     s = harness.run_bench([M1, M2], HostDevice(), backends=["paddlelite", "onnxruntime"], threads=(1,), warmup=1,
-                          repeats=5, results_dir=tmp_path / "res", progress=False)
+                          repeats=5, results_dir=tmp_path / "res", progress=False, provider=artifacts_for)
     failed = dict(s.failed)
     assert list(failed) == [f"host|{M1}|paddlelite|fp32|t1"], s.failed
     assert "crashed" in failed[f"host|{M1}|paddlelite|fp32|t1"] or "cannot load" in failed[f"host|{M1}|paddlelite|fp32|t1"]
@@ -59,25 +59,24 @@ def test_artifact_whose_bytes_changed_is_refused(tmp_path, tiny):
         harness.load_artifacts([str(f)], HostDevice())
 
 
-def _converter(monkeypatch, tiny, broken=()):
-    def artifacts_for(model, backends, precisions, device):
-        return {(b, p): ("conversion failed: injected" if b in broken else tiny[b])
-                for b in backends for p in precisions}
+def _converter(tiny, broken=()):
+    by_format = TinyProvider(tiny).by_format
 
-    monkeypatch.setattr(harness, "_artifacts_for", artifacts_for)
+    def artifacts_for(model, wants):
+        return {w: ("conversion failed: injected" if w.format in broken else by_format[w.format]) for w in wants}
+
+    return artifacts_for
 
 
-def test_failed_cells_make_a_nonzero_exit_and_numbers_are_printed(tmp_path, tiny, monkeypatch, capsys):
-    from edge_kit.cli import main
-
-    _converter(monkeypatch, tiny, broken=("tflite",))
-    rc = main(["bench", M1, "--backend", "onnxruntime,tflite", "--threads", "1", "--warmup", "1", "--repeats", "4",
-               "--results-dir", str(tmp_path), "--quiet"])
+def test_failed_cells_make_a_nonzero_exit_and_numbers_are_printed(tmp_path, tiny, capsys):
+    converter = _converter(tiny, broken=("tflite",))
+    rc = bench_cli(converter, [M1, "--backend", "onnxruntime,tflite", "--threads", "1", "--warmup", "1", "--repeats",
+                               "4", "--results-dir", str(tmp_path), "--quiet"])
     out, err = capsys.readouterr()
     assert rc == 1 and "1 failed" in err
     assert f"{M1} onnxruntime fp32 1T on host: median " in out and "FAILED: conversion failed" in out
-    rc = main(["bench", M1, "--backend", "onnxruntime", "--threads", "1", "--results-dir", str(tmp_path),
-               "--quiet", "--json"])
+    rc = bench_cli(converter, [M1, "--backend", "onnxruntime", "--threads", "1", "--results-dir", str(tmp_path),
+                               "--quiet", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 0 and doc["skipped"] == 1 and doc["cells"][0]["median_ms"] > 0
 
@@ -93,7 +92,7 @@ def _record(key_model, machine_info, median, noisy=False, status="ok"):
                        flags={"noisy": noisy})
 
 
-def test_records_from_another_machine_are_not_already_measured(tmp_path, tiny, monkeypatch):
+def test_records_from_another_machine_are_not_already_measured(tmp_path, tiny):
     from edge_kit.bench.host_device import describe_host
     from edge_kit.report import load_records
     from edge_kit.report.tables import latency_column
@@ -102,15 +101,14 @@ def test_records_from_another_machine_are_not_already_measured(tmp_path, tiny, m
     other["cpu_model"] = "Some Other CPU"
     store = ResultStore(tmp_path)
     store.append(_record(M1, other, 2.0))
-    _converter(monkeypatch, tiny)
     s = harness.run_bench([M1], HostDevice(), backends=["onnxruntime"], threads=(1,), warmup=1, repeats=4,
-                          results_dir=tmp_path, progress=False)
+                          results_dir=tmp_path, progress=False, provider=_converter(tiny))
     assert s.measured == [f"host|{M1}|onnxruntime|fp32|t1"] and not s.skipped_done
     # both machines stay in the report, each column labelled by its machine
     cols = {latency_column(r) for r in load_records(tmp_path)}
     assert len(cols) == 2 and any("Some Other CPU" in c for c in cols), cols
     again = harness.run_bench([M1], HostDevice(), backends=["onnxruntime"], threads=(1,), warmup=1, repeats=4,
-                              results_dir=tmp_path, progress=False)
+                              results_dir=tmp_path, progress=False, provider=_converter(tiny))
     assert again.skipped_done == [f"host|{M1}|onnxruntime|fp32|t1"] and not again.measured
 
 

@@ -46,7 +46,7 @@ def test_real_phone_without_tools_is_told_what_to_get(tmp_path, tiny_tflite):
 
 
 def test_device_auto_says_what_it_picked(tmp_path, monkeypatch, capsys):
-    from edge_kit.commands.bench import open_device
+    from edge_kit.bench.devices import open_device
 
     for k, v in _env(tmp_path).items():
         monkeypatch.setenv(k, v)

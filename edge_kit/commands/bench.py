@@ -17,13 +17,8 @@ import argparse
 import sys
 
 from edge_kit import formats
+from edge_kit.bench.devices import DEVICES, PHONE_THREADS, default_threads, open_device
 from edge_kit.errors import EdgekitError
-
-try:
-    from android_runner.profiles import PROFILES as _PHONE_PROFILES
-except ImportError:   # no phone runner installed: host only
-    _PHONE_PROFILES = {}
-DEVICES = ("host", "auto", "gpu", *_PHONE_PROFILES)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -43,67 +38,22 @@ def _threads(text: str) -> list[int]:
     return values
 
 
-def default_models() -> list[str]:
-    """The lightweight classification models edgekit can build (README's main job)."""
-    from edge_kit.zoo import all_models
-
-    return [s.name for s in all_models() if s.task == "classification" and s.seed.lightweight and s.implemented]
-
-
-def default_threads(device) -> str:
-    return "1,2" if device.name == "host" else "1,4"
-
-
-def open_device(name: str, serial: str | None = None, tool_dir: str | None = None, mkldnn: bool = False,
-                adb_server: str | None = None):
-    if name not in DEVICES:
-        raise EdgekitError(f"unknown device {name!r}; choose from {', '.join(DEVICES)}")
-    if name == "host":
-        from edge_kit.bench.host_device import HostDevice
-
-        return HostDevice({"mkldnn": True} if mkldnn else None)
-    try:
-        from android_runner.android_device import open_android_device
-    except ImportError as err:
-        if name == "auto":
-            print(f"edgekit: no phone runner ({err}); benchmarking the host", file=sys.stderr)
-            return open_device("host", mkldnn=mkldnn)
-        raise EdgekitError(f"--device {name} needs android_runner.android_device, which is not available: {err}") \
-            from err
-    try:
-        device = open_android_device(name, serial, tool_dir, adb_server=adb_server)
-    except EdgekitError as err:
-        if name != "auto":
-            raise
-        print(f"edgekit: --device auto: no phone ({err}); benchmarking the host", file=sys.stderr)
-        return open_device("host", mkldnn=mkldnn)
-    if name == "auto":
-        print(f"edgekit: --device auto picked {device.name}", file=sys.stderr)
-    return device
-
-
-def _bench_kw(args, threads_default: str) -> dict:
-    return dict(backends=_csv(args.backend) or None, threads=_threads(args.threads or threads_default),
+def _bench_kw(args, threads_default) -> dict:
+    """run_bench's keyword arguments from the command line."""
+    return dict(backends=_csv(args.backend) or None,
+                threads=_threads(args.threads) if args.threads else list(threads_default),
                 precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup,
                 repeats=None if args.min_secs else args.repeats, min_secs=args.min_secs, force=args.force,
-                results_dir=args.results_dir)
+                results_dir=args.results_dir, progress=not args.quiet)
 
 
-def run_phones(args, models: list[str], serials: list[str] | None) -> int:
+def run_phones(args, models: list[str], serials: list[str] | None, provider=None) -> int:
     """Several phones in parallel (android_runner.farm): one worker per phone, one store, one column each."""
-    from android_runner.farm import open_phones, run_farm
-    from edge_kit.bench.harness import load_artifacts
+    from android_runner.farm import bench_phones
     from edge_kit.report import device_table_markdown
 
-    farm = open_phones(args.device, serials, args.tool_dir, adb_server=args.adb_server)
-    try:
-        for run in farm.runs:
-            if run.device is not None:   # per phone: a simulator runs x86 .nb files, a phone ARM ones
-                run.artifacts = tuple(load_artifacts(args.artifact or [], run.device))
-        run_farm(models, farm, progress=not args.quiet, **_bench_kw(args, "1,4"))
-    finally:
-        for dev in farm.devices:
-            dev.close()
+    farm = bench_phones(models, args.device, serials, args.tool_dir, adb_server=args.adb_server,
+                        artifact_paths=args.artifact or [], provider=provider, **_bench_kw(args, PHONE_THREADS))
     print(farm.text(), file=sys.stderr)
     arts = [a.model for r in farm.runs for a in r.artifacts]
     names = [d.name for d in farm.devices]
@@ -115,29 +65,27 @@ def run_phones(args, models: list[str], serials: list[str] | None) -> int:
     return 1 if bad else 0
 
 
-def run(args) -> int:
+def run(args, provider=None) -> int:
+    """`provider`: where cells get their artifacts (edge_kit.bench.artifacts); None converts on demand."""
     if args.device == "gpu":
         from edge_kit.gpu.bench_cli import run_gpu
 
         return run_gpu(args)
     from android_runner.farm import split_serials
     from edge_kit.bench.harness import load_artifacts, run_bench
+    from edge_kit.bench.plan import default_models
 
     models = args.models or ([] if args.artifact else default_models())
     serials = split_serials(args.serial)
     if args.device not in DEVICES:
         raise EdgekitError(f"unknown device {args.device!r}; choose from {', '.join(DEVICES)}")
     if args.device != "host" and (len(serials) > 1 or serials == ["all"]):
-        return run_phones(args, models, None if serials == ["all"] else serials)
+        return run_phones(args, models, None if serials == ["all"] else serials, provider)
     device = open_device(args.device, args.serial, args.tool_dir, args.mkldnn, args.adb_server)
     try:
         artifacts = load_artifacts(args.artifact or [], device)
-        repeats = None if args.min_secs else args.repeats
-        summary = run_bench(models, device, backends=_csv(args.backend) or None,
-                            threads=_threads(args.threads or default_threads(device)),
-                            precisions=_csv(args.precision) or ["fp32"], warmup=args.warmup, repeats=repeats,
-                            min_secs=args.min_secs, force=args.force, results_dir=args.results_dir,
-                            progress=not args.quiet, artifacts=tuple(artifacts))
+        summary = run_bench(models, device, artifacts=tuple(artifacts), provider=provider,
+                            **_bench_kw(args, default_threads(device)))
         models = models + [a.model for a in artifacts if a.model not in models]
     finally:
         device.close()
