@@ -65,7 +65,7 @@ class Manifest(JsonRecord):
     schema: str = SCHEMA
     model: Optional[str] = None
     task: Optional[str] = None
-    format: Optional[str] = None       # "paddle" | "paddlelite" | "onnx" | "tflite" | "tensorrt"
+    format: Optional[str] = None       # a row of edge_kit.formats.FORMATS: "paddle" | "paddlelite" | "onnx" | ...
     target: Optional[str] = None       # "arm" | "opencl" | "x86" | "cpu" | "gpu" | "tensorrt"
     precision: Optional[str] = None    # "fp32" | "fp16" | "int8"
     file: Optional[str] = None         # None (written as null): the stage failed and made no file
