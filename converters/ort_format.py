@@ -89,4 +89,5 @@ def ort_io_and_ops(path: Path) -> tuple[list[dict], list[dict], dict[str, int]]:
         return {"name": t.name, "shape": [d if isinstance(d, int) else -1 for d in t.shape],
                 "dtype": _DTYPES.get(dtype, dtype)}
 
-    return [describe(t) for t in sess.get_inputs()], [describe(t) for t in sess.get_outputs()], dict(sorted(ops.items()))
+    inputs, outputs = [describe(t) for t in sess.get_inputs()], [describe(t) for t in sess.get_outputs()]
+    return inputs, outputs, dict(sorted(ops.items()))

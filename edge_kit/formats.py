@@ -72,7 +72,8 @@ FORMATS: tuple[Format, ...] = (
     Format("tflite", "TFLite", (".tflite",), "raw", ("cpu",), "cpu", PRECISIONS, "tflite", True,
            "TensorFlow Lite flatbuffer (onnx2tf) for LiteRT / the TFLite Task Library apps"),
     Format("ort", "ORT", (".ort",), "raw", ("cpu",), "cpu", ("fp32",), "ort", True,
-           "ONNX Runtime Mobile's ORT format (onnxruntime's converter, from the ONNX); opt-in: `convert --to ort`, `bench --backend ort`",
+           "ONNX Runtime Mobile's ORT format (onnxruntime's converter, from the ONNX); opt-in: "
+           "`convert --to ort`, `bench --backend ort`",
            from_onnx=FromOnnx("converters.ort_format:child_onnx_to_ort", "converters.ort_format:ort_io_and_ops",
                               "convert_onnx_models_to_ort", ("onnxruntime",)), default=False),
     Format("tensorrt", "TensorRT", (".engine", ".plan"), "raw", ("gpu",), None, FLOAT_PRECISIONS, "tensorrt", False,

@@ -38,6 +38,21 @@ def test_ort_is_opt_in_everywhere():
     assert inspect.signature(convert).parameters["to"].default == ("paddlelite", "onnx", "tflite")
 
 
+def test_from_onnx_formats_carry_the_onnx_graph():
+    """The generic stage verifies against the ONNX artifact's reference graph (raw for detectors)."""
+    for name in formats.ONNX_DERIVED:
+        assert formats.fmt(name).graph == formats.fmt("onnx").graph
+
+
+def test_a_dynamic_batch_stays_dynamic_in_the_ort(tmp_path):
+    from edge_kit.convert import convert
+
+    src = tiny_vision_onnx(tmp_path / "dyn.onnx", dynamic_batch=True)
+    (ort,) = [a for a in convert(onnx=str(src), to=("ort",), log=lambda m: None) if a.format == "ort"]
+    assert ort.ok and ort.manifest.inputs[0]["shape"] == [-1, 3, 32, 32]
+    assert ort.manifest.accepts["shape"] == [-1, 3, 32, 32] and "any batch" in ort.manifest.accepts["note"]
+
+
 def test_bench_default_backends_leave_ort_out(tmp_path):
     """No --backend: every host backend is planned but ort (each cell fails at resolve: nothing converts)."""
     from edge_kit.bench import open_device, run_bench
@@ -111,7 +126,8 @@ def test_mobilenet_to_onnx_and_ort_from_the_cli(tmp_path):
     ort = arts["ort"]
     assert ort["status"] == "ok" and ort["parity"]["status"] == "passed"
     assert ort["parity"]["reference"] == "Paddle Inference on the source program"
-    assert ort["parity"]["metrics"]["top1_agreement"] == 1.0 and ort["parity"]["metrics"]["outputs"][0]["cosine"] >= 0.99999
+    metrics = ort["parity"]["metrics"]
+    assert metrics["top1_agreement"] == 1.0 and metrics["outputs"][0]["cosine"] >= 0.99999
     proc = run_cli("bench", "MobileNetV3_small_ssld", "--backend", "ort", "--threads", "1", "--warmup", "1",
                    "--repeats", "3", "--results-dir", str(tmp_path / "res"), "--quiet")
     assert proc.returncode == 0, proc.stderr
