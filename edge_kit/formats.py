@@ -7,7 +7,9 @@ format, "runs here?"), the report's labels, column order and colours, and the RE
 (`edgekit formats --markdown` prints it; a test keeps the README in step).
 
 Adding a format (say NCHW-packed NCNN) is one `Format` row + one `Runtime` row here, one converter module
-(converters/, called from the conversion pipeline) and one runtime module (edge_kit/runtimes/).
+(converters/, called from the conversion pipeline) and one runtime module (edge_kit/runtimes/). A format
+made from the verified ONNX artifact (like `ort`) says so with `from_onnx`, and the pipeline's generic
+stage makes, describes and verifies it: no stage code.
 """
 from __future__ import annotations
 
@@ -16,6 +18,17 @@ from typing import Optional
 
 FLOAT_PRECISIONS = ("fp32", "fp16")
 PRECISIONS = FLOAT_PRECISIONS + ("int8",)   # int8 needs a calibration set (edge_kit.datasets)
+
+
+@dataclass(frozen=True)
+class FromOnnx:
+    """How a format is made from the verified ONNX artifact by the generic stage
+    (edge_kit.conversion.stages.Pipeline.from_onnx). Functions are "module:function" names, like
+    Runtime.host: the table stays declarative (and `edgekit formats --json`), imports stay lazy."""
+    child: str                   # converters/ function run in a child: child(onnx_file, out_file) -> manifest fields
+    reader: str                  # reader(path) -> (inputs, outputs, ops) as manifests record them; also `inspect`'s
+    tool: str                    # the tool's name in logs and errors
+    tools: tuple[str, ...]       # distributions whose versions key the cache entry and go in the manifest
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class Format:
     runtime: str                 # the Runtime (bench backend) that runs it
     converted: bool              # offered by `edgekit convert --to`
     what: str                    # one line for help text and the README
+    from_onnx: Optional[FromOnnx] = None   # made from the ONNX artifact by the generic stage (None: own stage)
+    default: bool = True         # in `convert`'s default --to (False: opt-in, named explicitly)
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,7 @@ class Runtime:
     phone_tool: Optional[str] = None               # on-device benchmark tool (android_runner.tools)
     colour: str = "#777777"                        # report plot colour
     why_not_here: str = ""                         # for runtimes that cannot run on this machine
+    default: bool = True                           # in `bench`'s default backends (False: opt-in, --backend)
 
 
 FORMATS: tuple[Format, ...] = (
@@ -55,6 +71,11 @@ FORMATS: tuple[Format, ...] = (
            "ONNX (paddle2onnx), the input of the TFLite and TensorRT paths"),
     Format("tflite", "TFLite", (".tflite",), "raw", ("cpu",), "cpu", PRECISIONS, "tflite", True,
            "TensorFlow Lite flatbuffer (onnx2tf) for LiteRT / the TFLite Task Library apps"),
+    Format("ort", "ORT", (".ort",), "raw", ("cpu",), "cpu", ("fp32",), "ort", True,
+           "ONNX Runtime Mobile's ORT format (onnxruntime's converter, from the ONNX); opt-in: "
+           "`convert --to ort`, `bench --backend ort`",
+           from_onnx=FromOnnx("converters.ort_format:child_onnx_to_ort", "converters.ort_format:ort_io_and_ops",
+                              "convert_onnx_models_to_ort", ("onnxruntime",)), default=False),
     Format("tensorrt", "TensorRT", (".engine", ".plan"), "raw", ("gpu",), None, FLOAT_PRECISIONS, "tensorrt", False,
            "TensorRT engine: built and timed by `edgekit bench --device gpu` on an NVIDIA GPU, or a trtexec log imported"),
 )
@@ -66,6 +87,8 @@ RUNTIMES: tuple[Runtime, ...] = (
             host_precisions=PRECISIONS, phone_tool="benchmark_model", colour="#ff7f0e"),
     Runtime("onnxruntime", "onnx", "onnxruntime", "onnxruntime", "edge_kit.runtimes.onnxruntime:OnnxRuntime",
             colour="#2ca02c"),
+    Runtime("ort", "ort", "onnxruntime .ort", "onnxruntime", "edge_kit.runtimes.ort:OrtFormat",
+            colour="#bcbd22", default=False),
     Runtime("paddle", "paddle", "Paddle Inference", "paddlepaddle", "edge_kit.runtimes.paddle:PaddleInference",
             colour="#9467bd"),
     Runtime("tensorrt", "tensorrt", "TensorRT", "tensorrt", None, host_precisions=(), colour="#8c564b",
@@ -78,6 +101,8 @@ _RUNTIME = {r.name: r for r in RUNTIMES}
 FORMAT_NAMES = tuple(f.name for f in FORMATS)                       # report order
 RUNTIME_NAMES = tuple(r.name for r in RUNTIMES)                     # report order
 CONVERT_FORMATS = tuple(f.name for f in FORMATS if f.converted)     # `convert --to`
+DEFAULT_CONVERT_FORMATS = tuple(f for f in CONVERT_FORMATS if _FORMAT[f].default)   # `convert`'s default --to
+ONNX_DERIVED = tuple(f.name for f in FORMATS if f.from_onnx)         # made by the generic from-ONNX stage
 HOST_RUNTIMES = tuple(r.name for r in RUNTIMES if r.host)           # have a host runner
 LITE_TARGETS = tuple(t for t in _FORMAT["paddlelite"].targets if t != _FORMAT["paddlelite"].host_target)
 

@@ -36,6 +36,12 @@ def op_histogram(path: Path, fmt: str) -> dict[str, int]:
         desc.ParseFromString(path.read_bytes())
         return dict(sorted(Counter(op.type for b in desc.blocks for op in b.ops
                                    if op.type not in ("feed", "fetch")).items()))
+    row = formats.fmt(fmt) if fmt in formats.FORMAT_NAMES else None
+    if row is not None and row.from_onnx:  # a from-ONNX format's own reader (edge_kit.formats.FromOnnx)
+        import importlib
+
+        module, name = row.from_onnx.reader.split(":")
+        return getattr(importlib.import_module(module), name)(path)[2]
     return {}
 
 

@@ -89,9 +89,16 @@ def resolve_shape(name: str, declared: list[int], given: dict[str, list[int]],
     return shape, origin
 
 
+def _from_onnx(fmt: str) -> bool:
+    from edge_kit import formats
+
+    return fmt in formats.ONNX_DERIVED
+
+
 def accepts(declared: list[int], verified: list[int], fmt: str) -> dict:
     """What an artifact of this format accepts, for its manifest."""
-    keeps_dynamic = fmt in ("paddle", "paddlelite", "onnx")
+    # a format made from the ONNX by the table's generic stage (edge_kit.formats.FromOnnx) declares what it keeps
+    keeps_dynamic = fmt in ("paddle", "paddlelite", "onnx") or _from_onnx(fmt)
     shape = [d if (d > 0 or not keeps_dynamic) else -1 for d in declared] if keeps_dynamic else list(verified)
     dynamic = [DIM_NAMES.get(i, str(i)) for i, d in enumerate(shape) if d <= 0]
     note = (f"any {', '.join(dynamic)} (-1 = dynamic); verified at {verified}" if dynamic else

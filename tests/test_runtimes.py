@@ -77,7 +77,8 @@ def test_formats_table_answers_suffix_and_runs_here():
     assert "ARM kernels" in formats.runs_here("paddlelite", "arm")[1]
     assert not formats.runs_here("tensorrt", "gpu")[0]
     assert formats.runs_here("tflite", "cpu") == (True, "yes: LiteRT on this machine")
-    assert formats.CONVERT_FORMATS == ("paddlelite", "onnx", "tflite")
+    assert formats.CONVERT_FORMATS == ("paddlelite", "onnx", "tflite", "ort")
+    assert formats.DEFAULT_CONVERT_FORMATS == ("paddlelite", "onnx", "tflite")   # ort is opt-in
     assert formats.LITE_TARGETS == ("arm", "opencl")
 
 

@@ -123,7 +123,9 @@ def run_bench(models: list[str], device, backends: Optional[list[str]] = None, t
     """Measure every cell not already in the store (all of them with force) and append the records.
     `artifacts` (from load_artifacts) are measured as given, at each thread count, without converting.
     `provider` gives the other cells their artifacts (edge_kit.bench.artifacts; default: convert on demand)."""
-    backends = list(backends or device.backends())
+    # by default every backend the device has, except opt-in ones (edge_kit.formats: Runtime.default)
+    backends = list(backends or [b for b in device.backends()
+                                 if b not in formats.RUNTIME_NAMES or formats.runtime(b).default])
     _validate(models, device, backends, threads, precisions, warmup, repeats, min_secs)
     store = ResultStore(results_dir)
     store.check_writable()

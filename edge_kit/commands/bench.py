@@ -123,7 +123,8 @@ def register(sub) -> None:
     gpu = [r.name for r in formats.RUNTIMES if not r.host and not r.phone_tool]
     p.add_argument("--backend", help=f"comma-separated: {','.join(formats.HOST_RUNTIMES)} on the host, "
                                      f"{','.join(phone)} on a phone, {','.join(gpu)} with --device gpu (default: "
-                                     "all available on the device)")
+                                     "all available on the device but the opt-in "
+                                     f"{','.join(r.name for r in formats.RUNTIMES if not r.default)})")
     p.add_argument("--threads", help="comma-separated thread counts (default: host 1,2; phone 1,4: one thread on "
                    "the prime core and four on the big cores, as published SD855 tables are taken)")
     p.add_argument("--precision", default="fp32", help=f"comma-separated: {','.join(formats.PRECISIONS)} "

@@ -113,8 +113,9 @@ artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssl
     p.add_argument("model", nargs="?", help="zoo model name (see `edgekit models`)")
     p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
     p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
-    p.add_argument("--to", default=",".join(formats.CONVERT_FORMATS),
-                   help="formats (default: %(default)s; `edgekit formats` lists them)")
+    p.add_argument("--to", default=",".join(formats.DEFAULT_CONVERT_FORMATS),
+                   help=f"formats: {','.join(formats.CONVERT_FORMATS)} (default: %(default)s; `edgekit formats` "
+                        "lists them)")
     p.add_argument("--precision", default="fp32", help=f"{','.join(formats.PRECISIONS)} (default: %(default)s)")
     p.add_argument("--calib", metavar="PATH", help="int8 calibration set: a folder of images (preprocessed as the "
                    "manifest says) or a .npy of preprocessed (N, C, H, W) inputs; at least 8")

@@ -23,6 +23,7 @@ from edge_kit.conversion.stages import PRECISIONS, Log, Pipeline  # noqa: F401 (
 from edge_kit.conversion.sources import Source, onnx_source, paddle_source, zoo_source
 
 FORMATS = formats.CONVERT_FORMATS
+DEFAULT_FORMATS = formats.DEFAULT_CONVERT_FORMATS   # what convert() makes when `to` is not given
 LITE_TARGETS = formats.LITE_TARGETS
 ALL_PRECISIONS = formats.PRECISIONS  # int8 needs a calibration set (edge_kit.datasets)
 
@@ -93,7 +94,7 @@ def resolve_source(model: Optional[str] = None, *, paddle_model: Optional[str] =
 
 
 def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, onnx: Optional[str] = None,
-            to: Iterable[str] = FORMATS, precisions: Iterable[str] = ("fp32",),
+            to: Iterable[str] = DEFAULT_FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
             seed: int = 0, log: Log = _stderr, arm_check: bool = False, calib: Optional[str] = None,
             int8_io: bool = False, options: Optional[dict] = None) -> Conversion:
@@ -206,11 +207,19 @@ def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_
                     from edge_kit.conversion.int8_stages import tflite_int8
 
                     attempt(made, "tflite", "cpu", "int8", lambda: tflite_int8(pipe, onnx_art, calibration, int8_io))
+        for fmt in (f for f in formats.ONNX_DERIVED if f in to):  # the table's from-ONNX formats: one generic stage
+            target = formats.fmt(fmt).host_target or formats.fmt(fmt).targets[0]
+            if onnx_art is None:
+                tool = formats.fmt(fmt).from_onnx.tool
+                made.append(_failed(src, fmt, target, "fp32",
+                                    ConversionError(src.name, fmt, tool, "needs a verified ONNX artifact, which failed")))
+            else:
+                attempt(made, fmt, target, "fp32", lambda f=fmt: pipe.from_onnx(f, onnx_art))
         return made
 
     # The .nb chain and the ONNX -> TFLite chain only share the reference: run them side by side. Each
     # stage's tool runs in a child process, so the two chains really use both cores.
-    chains = [fn for fn, wanted in ((lite_chain, "paddlelite" in to), (onnx_chain, "onnx" in to or "tflite" in to))
+    chains = [fn for fn, wanted in ((lite_chain, "paddlelite" in to), (onnx_chain, any(f in to for f in ("onnx", "tflite") + formats.ONNX_DERIVED)))
               if wanted]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="edgekit-stage") as pool:
         results = [f.result() for f in [pool.submit(fn) for fn in chains]]

@@ -40,6 +40,14 @@ def onnx2tf_calibration(workdir: Path) -> Path:
     return tflite.write_calibration_file(workdir, natural_images(20, 128, 128, seed=7))
 
 
+def _function(ref: str) -> Callable:
+    """A "module:function" the formats table names (edge_kit.formats.FromOnnx), imported now."""
+    import importlib
+
+    module, name = ref.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _versions(*names: str) -> dict:
     return {n: version(n) for n in names}
 
@@ -333,6 +341,33 @@ class Pipeline:
         else:
             self._cached("tflite")
         return [Artifact.load(folder / names[p]) for p in PRECISIONS]
+
+    def from_onnx(self, fmt: str, onnx_artifact: Artifact) -> Artifact:
+        """A format the table makes from the verified ONNX artifact (edge_kit.formats.FromOnnx): its child
+        converts, its reader describes the file, parity runs it through the runtime layer. fp32, like the ONNX."""
+        row = formats.fmt(fmt)
+        recipe, target = row.from_onnx, row.host_target or row.targets[0]
+        name = f"{self.src.name}{row.suffixes[0]}"
+        key = entry_key(stage=fmt, onnx=onnx_artifact.manifest["sha256"], tools=_versions(*recipe.tools))
+        final = entry_dir(fmt, key) / name
+        if not reusable(fmt, key, (name,), self.log):
+            with self._timed(fmt, recipe.tool), building(fmt, key) as work:
+                t0 = time.time()
+                made = run_isolated(_function(recipe.child),
+                                    {"onnx_file": str(onnx_artifact.path), "out_file": str(work / name)},
+                                    model=self.src.name, stage=fmt, tool=recipe.tool)
+                ins, outs, ops = _function(recipe.reader)(work / name)
+                m = self._manifest(fmt, target, "fp32", work / name, ins, outs, _versions(*recipe.tools),
+                                   time.time() - t0)
+                m["ops"] = ops
+                m["made_from"] = {"format": "onnx", "file": onnx_artifact.path.name,
+                                  "sha256": onnx_artifact.manifest["sha256"]}
+                m.update(made)
+                self._verify(m, work / name)
+                Artifact(work / name, m).save()
+        else:
+            self._cached(fmt)
+        return Artifact.load(final)
 
     def _tflite_shapes(self, onnx_artifact: Artifact):
         """TFLite has no dynamic dims: an ONNX input with any becomes the verified shape (the manifest says so)."""

@@ -12,6 +12,7 @@ from edge_kit.runtimes.tensors import Inputs, match
 
 class OnnxRuntime(HostRuntime):
     name = "onnxruntime"
+    model_format: str | None = None  # session.load_model_format ("ORT": edge_kit.runtimes.ort); None: by suffix
 
     def _load(self) -> None:
         import onnxruntime as ort
@@ -20,6 +21,8 @@ class OnnxRuntime(HostRuntime):
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1  # one image at a time: parallelism comes from intra-op threads
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        if self.model_format:
+            opts.add_session_config_entry("session.load_model_format", self.model_format)
         model = self.model if isinstance(self.model, bytes) else str(self.model)
         self.sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         self._names = [i.name for i in self.sess.get_inputs()]
