@@ -73,6 +73,28 @@ def test_numpy_decode_and_nms_equal_paddle_kernels(logit_std, img_hw):
     assert match_detections(ref, mine)["ok"]
 
 
+def test_pairwise_iou_is_bit_identical_to_the_per_box_loop():
+    """The NMS overlap matrix is one broadcast (parity of YOLO models was 18 s of Python per artifact);
+    it must give exactly the float32 values the former per-box computation gave, disjoint boxes included."""
+    from edge_kit.postprocess.yolo import _iou_pixels
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 300, (300, 2)).astype("float32")
+    boxes = np.concatenate([xy, xy + rng.uniform(1, 80, (300, 2)).astype("float32")], 1)
+
+    def one_row(box, others):   # the former implementation, one box against all
+        iw = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]) + 1
+        ih = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]) + 1
+        disjoint = ((others[:, 0] > box[2]) | (others[:, 2] < box[0]) | (others[:, 1] > box[3]) | (others[:, 3] < box[1]))
+        inter = np.where(disjoint, 0, iw * ih)
+        area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+        return inter / (area + (others[:, 2] - others[:, 0] + 1) * (others[:, 3] - others[:, 1] + 1) - inter)
+
+    matrix = _iou_pixels(boxes, boxes)
+    assert matrix.dtype == np.float32 and (matrix == 0).any() and (matrix > 0.5).any()
+    assert np.array_equal(matrix, np.stack([one_row(b, boxes) for b in boxes]))
+
+
 def test_nms_with_nothing_above_threshold_is_empty_like_paddle():
     heads = [np.full((1, 255, s, s), -8, "float32") for s in (10, 20, 40)]
     pb, ps = _yolo_paddle_ops(heads, (320, 320))

@@ -68,15 +68,18 @@ def yolo_decode(heads, cfg: YoloConfig = COCO_YOLO, img_hw=None, num_classes=80)
     return np.concatenate(all_boxes).astype(np.float32), np.concatenate(all_scores).astype(np.float32)
 
 
-def _iou_pixels(box, others):
-    """Jaccard overlap of un-normalised (pixel) boxes: Paddle adds 1 to widths and heights."""
-    iw = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]) + 1
-    ih = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]) + 1
-    disjoint = ((others[:, 0] > box[2]) | (others[:, 2] < box[0]) |
-                (others[:, 1] > box[3]) | (others[:, 3] < box[1]))
+def _iou_pixels(a, b):
+    """Pairwise Jaccard overlap [len(a), len(b)] of un-normalised (pixel) boxes: Paddle adds 1 to widths
+    and heights. Element by element the same float32 arithmetic as a loop over `a` (parity compares
+    detections exactly), but one broadcast instead of a Python call per box."""
+    a, b = a[:, None, :], b[None, :, :]
+    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
+    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
+    disjoint = ((b[..., 0] > a[..., 2]) | (b[..., 2] < a[..., 0]) |
+                (b[..., 1] > a[..., 3]) | (b[..., 3] < a[..., 1]))
     inter = np.where(disjoint, 0, iw * ih)
-    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
-    areas = (others[:, 2] - others[:, 0] + 1) * (others[:, 3] - others[:, 1] + 1)
+    area = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
+    areas = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
     return inter / (area + areas - inter)
 
 
@@ -89,9 +92,9 @@ def yolo_nms(boxes, scores, cfg: YoloConfig = COCO_YOLO):
         cand = np.nonzero(s > cfg.score_threshold)[0]
         cand = cand[np.argsort(-s[cand], kind="stable")][:cfg.nms_top_k]
         # Greedy NMS: a candidate survives if its overlap with every box kept so far is <= threshold.
-        # The pairwise matrix (<= nms_top_k^2) makes the loop touch only kept boxes.
+        # The pairwise matrix (<= nms_top_k^2, one broadcast) makes the loop touch only kept boxes.
         cb = boxes[cand]
-        iou = np.stack([_iou_pixels(b, cb) for b in cb]) if len(cand) else np.zeros((0, 0))
+        iou = _iou_pixels(cb, cb)
         suppressed = np.zeros(len(cand), bool)
         selected = []
         for k in range(len(cand)):
