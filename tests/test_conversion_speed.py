@@ -98,3 +98,53 @@ def test_unused_warm_child_is_stopped():
     child = WarmChild(["json"])
     child.close()
     assert child.proc.poll() is not None and not child.tmp.exists()
+
+
+@pytest.mark.slow
+def test_onnx2tf_without_strict_mode_computes_the_same(tmp_path):
+    """The fast path skips onnx2tf's strict-mode accuracy search: same ops, bit-identical outputs."""
+    from edge_kit.runtimes import open_runtime
+
+    model = _tiny_onnx(tmp_path / "tiny.onnx")
+    outs, ops = {}, {}
+    for strict in (True, False):
+        work = tmp_path / f"strict{int(strict)}"
+        work.mkdir()
+        onnx2tf_calibration(work)
+        made = run_isolated(tflite.child_onnx_to_tflite,
+                            {"onnx_file": str(model), "workdir": str(work), "out_fp32": str(work / "a.tflite"),
+                             "out_fp16": str(work / "b.tflite"), "strict": strict},
+                            model="tiny", stage="tflite", tool="onnx2tf", cwd=work)
+        assert made["strict_mode"] is strict
+        x = np.random.default_rng(1).random((1, 3, 32, 32), np.float32)
+        outs[strict] = open_runtime("tflite", work / "a.tflite").infer([x])
+        ops[strict] = tflite.tflite_io_and_ops(work / "a.tflite")[2]
+    assert ops[True] == ops[False]
+    assert all(np.array_equal(a, b) for a, b in zip(outs[True].values(), outs[False].values()))
+
+
+@pytest.mark.slow
+def test_tflite_failing_parity_without_strict_mode_is_converted_again_with_it(tmp_path, monkeypatch, tiny_paddle_model):
+    """When the fast onnx2tf path's fp32 file fails parity, both files are made again in strict mode and
+    the manifests say why. (The failure is injected: no zoo model needs the search today.)"""
+    from edge_kit.convert import convert
+    from edge_kit.conversion.stages import Pipeline
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    real = Pipeline._tflite_manifest
+
+    def failing_when_fast(self, path, precision, made, t0):
+        m = real(self, path, precision, made, t0)
+        if not made["strict_mode"] and precision == "fp32":
+            m["status"], m["parity"] = "failed", {"status": "failed", "reason": "injected transposition error"}
+        return m
+
+    monkeypatch.setattr(Pipeline, "_tflite_manifest", failing_when_fast)
+    logs = []
+    arts = convert(paddle_model=str(tiny_paddle_model), to=("onnx", "tflite"), precisions=("fp32", "fp16"),
+                   log=logs.append)
+    tfl = [a for a in arts if a.format == "tflite"]
+    assert len(tfl) == 2 and all(a.ok for a in tfl)
+    assert all(a.manifest["onnx2tf_strict_mode"] is True for a in tfl)
+    assert all("injected transposition error" in a.manifest["onnx2tf_strict_mode_why"] for a in tfl)
+    assert any("converting again with onnx2tf's strict mode" in line for line in logs)

@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 
 from edge_kit import formats
 from edge_kit.conversion.cache import publish
+from edge_kit.conversion.graphs import graph_for_format
 from edge_kit.errors import ConversionError, EdgekitError, OutputDirError
 from edge_kit.manifest import SCHEMA, Artifact, Manifest, manifest_path
 from edge_kit.conversion.stages import PRECISIONS, Log, Pipeline  # noqa: F401 (re-exported)
@@ -157,7 +158,20 @@ def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_
     float_precisions = tuple(p for p in precisions if p != "int8")
     if "tflite" in to and float_precisions and not pipe.reference_is_cached():
         pipe.prewarm_tflite()  # a cold conversion: TensorFlow imports while Paddle exports
-    reference = pipe.reference()
+    onnx_graph = graph_for_format("onnx", pipe.graphs)
+    if onnx_graph != "deploy" and any(f in to for f in ("onnx", "tflite") + formats.ONNX_DERIVED):
+        # A dense zoo model has two reference graphs (deploy for .nb, raw for ONNX): export them side by
+        # side, each in its own child. A failed raw export is left to the ONNX chain, which meets it
+        # again and records it as that chain's failure, as before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgekit-ref") as side:
+            raw = side.submit(pipe.reference, onnx_graph)
+            reference = pipe.reference()
+            try:
+                raw.result()
+            except EdgekitError:
+                pass
+    else:
+        reference = pipe.reference()
 
     def attempt(made: list, fmt, target, precision, fn):
         try:

@@ -26,6 +26,7 @@ from edge_kit.infer import CannotRunHere, run_artifact
 from edge_kit.errors import ConversionError
 from edge_kit.manifest import SCHEMA, Artifact, Manifest, manifest_path, sha256_file
 from edge_kit.parity import compare
+from edge_kit.parity_text import render
 from edge_kit.conversion.sources import Source
 
 PRECISIONS = formats.FLOAT_PRECISIONS   # int8 is pipeline_int8's
@@ -320,27 +321,43 @@ class Pipeline:
                 with self._lock:
                     warm = self._warm.pop("tflite", None)
                 onnx2tf_calibration(work)
-                made = (warm.run if warm else run_isolated)(
-                    tflite.child_onnx_to_tflite,
-                    {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                     "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"]),
-                     **({"input_shapes": shapes} if shapes else {})},
-                    model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                kwargs = {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
+                          "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"]),
+                          **({"input_shapes": shapes} if shapes else {})}
+                # Fast first (onnx2tf's strict-mode accuracy search off: converters.tflite). A transposition
+                # error shows in fp32 parity: then both files are made again with the search on. (An
+                # fp16-only failure is the model's fp16 fragility, which the search does not change.)
+                for strict in (False, True):
+                    made = (warm.run if warm and not strict else run_isolated)(
+                        tflite.child_onnx_to_tflite, {**kwargs, "strict": strict},
+                        model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                    manifests = {p: self._tflite_manifest(work / n, p, made, t0) for p, n in names.items()}
+                    if strict or manifests["fp32"]["status"] == "ok":
+                        break
+                    why = f"fp32 parity without it: {render(manifests['fp32'], 'line')}"
+                    self.log(f"[{self.src.name}] tflite: {why}; converting again with onnx2tf's strict mode")
+                if strict:
+                    for m in manifests.values():
+                        m["onnx2tf_strict_mode_why"] = why
                 (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
-                for precision, n in names.items():
-                    ins, outs, ops = tflite.tflite_io_and_ops(work / n)
-                    m = self._manifest("tflite", "cpu", precision, work / n, ins, outs,
-                                       _versions("onnx2tf", "tensorflow", "ai-edge-litert"), time.time() - t0)
-                    m["ops"] = ops
-                    m["onnx_passes"] = made.get("passes", {})
-                    m["weights_precision"] = precision
-                    self._verify(m, work / n)
-                    if precision == "fp16":
-                        self._fp16_baseline(m, onnx_artifact.path)
-                    Artifact(work / n, m).save()
+                for p, n in names.items():
+                    if p == "fp16":
+                        self._fp16_baseline(manifests[p], onnx_artifact.path)
+                    Artifact(work / n, manifests[p]).save()
         else:
             self._cached("tflite")
         return [Artifact.load(folder / names[p]) for p in PRECISIONS]
+
+    def _tflite_manifest(self, path: Path, precision: str, made: dict, t0: float) -> Manifest:
+        ins, outs, ops = tflite.tflite_io_and_ops(path)
+        m = self._manifest("tflite", "cpu", precision, path, ins, outs,
+                           _versions("onnx2tf", "tensorflow", "ai-edge-litert"), time.time() - t0)
+        m["ops"] = ops
+        m["onnx_passes"] = made.get("passes", {})
+        m["weights_precision"] = precision
+        m["onnx2tf_strict_mode"] = made.get("strict_mode", True)
+        self._verify(m, path)
+        return m
 
     def from_onnx(self, fmt: str, onnx_artifact: Artifact) -> Artifact:
         """A format the table makes from the verified ONNX artifact (edge_kit.formats.FromOnnx): its child
