@@ -5,9 +5,8 @@ label every number measured here as simulated; a real phone never has that prope
 """
 from __future__ import annotations
 
-import math
-import threading
-import time
+from .heat import IDLE_MILLIC, LOAD_RISE_MILLIC, TAU_DOWN_S, TAU_UP_S  # noqa: F401 (this profile's constants)
+from .heat import Thermal as _Heat
 
 NAME = "sd855"
 
@@ -32,9 +31,6 @@ CPU_FREQS = {**{i: (1785600, 576000) for i in range(4)},
              **{i: (2419200, 710400) for i in range(4, 7)},
              7: (2841600, 825600)}
 THERMAL_ZONES = ("cpu-0-0-usr", "cpu-1-0-usr", "cpu-1-4-usr", "skin-therm")
-IDLE_MILLIC = 35000
-LOAD_RISE_MILLIC = 9000     # how far a sustained benchmark warms the SoC
-TAU_UP_S, TAU_DOWN_S = 6.0, 4.0   # short on purpose: tests can watch a rise and a fall in seconds
 
 
 def static_files() -> dict[str, str]:
@@ -55,38 +51,6 @@ def static_files() -> dict[str, str]:
     return files
 
 
-class Thermal:
-    """A first-order heat model: temperature approaches idle+rise while a tool runs and decays after."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._heat = 0.0            # 0..1 fraction of LOAD_RISE_MILLIC
-        self._busy = 0
-        self._t = time.monotonic()
-
-    def _advance(self) -> None:
-        now = time.monotonic()
-        dt, self._t = now - self._t, now
-        if self._busy:
-            self._heat += (1.0 - self._heat) * (1 - math.exp(-dt / TAU_UP_S))
-        else:
-            self._heat *= math.exp(-dt / TAU_DOWN_S)
-
-    def set_busy(self, busy: bool) -> None:
-        with self._lock:
-            self._advance()
-            self._busy += 1 if busy else -1
-
-    def dynamic_files(self) -> dict[str, str]:
-        with self._lock:
-            self._advance()
-            heat, busy = self._heat, self._busy > 0
-        files = {}
-        for z in range(len(THERMAL_ZONES)):
-            # skin sensor lags the cores: a smaller share of the rise
-            share = 0.4 if THERMAL_ZONES[z] == "skin-therm" else 1.0
-            files[f"/sys/class/thermal/thermal_zone{z}/temp"] = f"{int(IDLE_MILLIC + share * LOAD_RISE_MILLIC * heat)}\n"
-        for i, (fmax, fidle) in CPU_FREQS.items():
-            files[f"/sys/devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"] = f"{fmax if busy else fidle}\n"
-        return files
-
+def Thermal() -> _Heat:   # noqa: N802 (the server calls profile.Thermal() on every profile)
+    """This profile's zones and clocks in the shared heat model (android_runner.simulator.heat)."""
+    return _Heat(THERMAL_ZONES, CPU_FREQS)

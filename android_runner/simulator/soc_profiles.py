@@ -9,12 +9,7 @@ Every profile sets `ro.edgekit.simulated=1`: nothing measured here passes for a 
 """
 from __future__ import annotations
 
-import math
-import threading
-import time
-
-IDLE_MILLIC, LOAD_RISE_MILLIC = 35000, 9000
-TAU_UP_S, TAU_DOWN_S = 6.0, 4.0
+from .heat import Thermal
 
 
 def _freqs(*clusters: tuple[int, int, int]) -> dict[int, tuple[int, int]]:
@@ -54,42 +49,8 @@ class SocSim:
             files[f"/sys/class/thermal/thermal_zone{z}/type"] = kind + "\n"
         return files
 
-    def Thermal(self) -> "Thermal":   # noqa: N802 (the server calls profile.Thermal(), as on profile_sd855)
+    def Thermal(self) -> Thermal:   # noqa: N802 (the server calls profile.Thermal(), as on profile_sd855)
         return Thermal(self.THERMAL_ZONES, self.CPU_FREQS)
-
-
-class Thermal:
-    """profile_sd855's first-order heat model, for any zone list and cpu table."""
-
-    def __init__(self, zones: tuple, cpu_freqs: dict):
-        self.zones, self.cpu_freqs = zones, cpu_freqs
-        self._lock = threading.Lock()
-        self._heat, self._busy, self._t = 0.0, 0, time.monotonic()
-
-    def _advance(self) -> None:
-        now = time.monotonic()
-        dt, self._t = now - self._t, now
-        if self._busy:
-            self._heat += (1.0 - self._heat) * (1 - math.exp(-dt / TAU_UP_S))
-        else:
-            self._heat *= math.exp(-dt / TAU_DOWN_S)
-
-    def set_busy(self, busy: bool) -> None:
-        with self._lock:
-            self._advance()
-            self._busy += 1 if busy else -1
-
-    def dynamic_files(self) -> dict[str, str]:
-        with self._lock:
-            self._advance()
-            heat, busy = self._heat, self._busy > 0
-        files = {}
-        for z, kind in enumerate(self.zones):
-            share = 1.0 if kind.lower().startswith(("cpu", "big", "mid", "little", "soc")) else 0.4
-            files[f"/sys/class/thermal/thermal_zone{z}/temp"] = f"{int(IDLE_MILLIC + share * LOAD_RISE_MILLIC * heat)}\n"
-        for i, (fmax, fidle) in self.cpu_freqs.items():
-            files[f"/sys/devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"] = f"{fmax if busy else fidle}\n"
-        return files
 
 
 _QCOM_ZONES = ("cpu-0-0-usr", "cpu-1-0-usr", "cpu-1-4-usr", "cpu-1-7-usr", "battery", "skin-therm")
