@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from android_runner.transport import (RC_MARKER, DeviceAuthError, DeviceConnectionLost, DeviceUnreachableError,
-                                      RemoteCommandError, _RC_RE, quote_argv)
+                                      RemoteCommandError, check_output, quote_argv, split_exit_marker)
 
 DEFAULT_PORT = 5037
 V2_STDOUT, V2_STDERR, V2_EXIT = 1, 2, 3
@@ -263,18 +263,10 @@ class ServerTransport:
                     chunks.append(chunk)
         except (socket.timeout, OSError) as e:
             raise DeviceConnectionLost(f"lost {self.serial} mid-command ({type(e).__name__}: {e})") from e
-        text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-        m = _RC_RE.search(text)
-        if not m:
-            raise DeviceConnectionLost(f"{self.serial}: shell output ended before the command finished")
-        return text[:m.start()], int(m.group(1))
+        return split_exit_marker(b"".join(chunks), self.label)
 
     def check(self, argv: Sequence[str], timeout_s: float = 60.0) -> str:
-        out, rc = self.shell(argv, timeout_s)
-        if rc != 0:
-            first = out.strip().splitlines()[:2]
-            raise RemoteCommandError(f"`{quote_argv(argv)}` exited {rc} on {self.label}: {' | '.join(first)}")
-        return out
+        return check_output(self, argv, timeout_s)
 
     # ------------------------------------------------------------------ sync
     def _sync(self, what: str, fn, timeout_s: float):

@@ -105,6 +105,25 @@ def _eof_safe_tcp_transport(host: str, port: int):
     return _Transport(host, port)
 
 
+def split_exit_marker(raw: bytes, label: str) -> tuple[str, int]:
+    """(output, exit code) of a shell run as `CMD 2>&1; echo RC_MARKER$?`. The marker is the last thing
+    the shell prints; without it the command was cut off."""
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    m = _RC_RE.search(text)
+    if not m:
+        raise DeviceConnectionLost(f"{label}: shell output ended before the command finished")
+    return text[:m.start()], int(m.group(1))
+
+
+def check_output(transport, argv: Sequence[str], timeout_s: float = 60.0) -> str:
+    """`transport.shell(argv)`'s output; a non-zero exit is a RemoteCommandError with its first lines."""
+    out, rc = transport.shell(argv, timeout_s)
+    if rc != 0:
+        first = out.strip().splitlines()[:2]
+        raise RemoteCommandError(f"`{quote_argv(argv)}` exited {rc} on {transport.label}: {' | '.join(first)}")
+    return out
+
+
 def quote_argv(argv: Sequence[str]) -> str:
     if isinstance(argv, (str, bytes)):
         raise TypeError("shell() takes an argv list, never a command string")
@@ -205,19 +224,10 @@ class AdbTransport:
         except (ex.AdbConnectionError, ex.AdbTimeoutError, ex.TcpTimeoutException, ex.InvalidResponseError,
                 ex.InvalidCommandError, ConnectionError, OSError) as e:
             raise self._lost(e) from e
-        text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
-        m = _RC_RE.search(text)
-        if not m:
-            # The marker is the last thing the shell prints; without it the command was cut off.
-            raise DeviceConnectionLost(f"{self.label}: shell output ended before the command finished")
-        return text[:m.start()], int(m.group(1))
+        return split_exit_marker(raw, self.label)
 
     def check(self, argv: Sequence[str], timeout_s: float = 60.0) -> str:
-        out, rc = self.shell(argv, timeout_s)
-        if rc != 0:
-            first = out.strip().splitlines()[:2]
-            raise RemoteCommandError(f"`{quote_argv(argv)}` exited {rc} on {self.label}: {' | '.join(first)}")
-        return out
+        return check_output(self, argv, timeout_s)
 
     def _sync(self, what: str, fn, *args, **kw):
         from adb_shell import exceptions as ex

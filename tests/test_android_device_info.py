@@ -97,11 +97,9 @@ class HostShell:
     def shell(self, argv, timeout_s=60.0):
         import subprocess
 
-        from android_runner.transport import RC_MARKER, _RC_RE, quote_argv
+        from android_runner.transport import RC_MARKER, quote_argv, split_exit_marker
         cmd = quote_argv(argv) + " 2>&1; echo " + RC_MARKER + "$?"
-        text = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True).stdout
-        m = _RC_RE.search(text)
-        return text[:m.start()], int(m.group(1))
+        return split_exit_marker(subprocess.run(["/bin/sh", "-c", cmd], capture_output=True).stdout, self.label)
 
 
 def test_batched_reader_on_a_real_posix_shell(tmp_path):
