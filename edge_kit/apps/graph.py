@@ -84,17 +84,10 @@ def _yolo_deploy(net, raw, im_size):
     GetInput(1) with {width, height} (Pipeline.cc:83-87); yolo_box's ImgSize is (height, width)."""
     import paddle
 
-    from edge_kit.zoo.yolov3 import multiclass_nms
+    from edge_kit.zoo.yolov3 import decode_and_nms
 
     hw = paddle.concat([im_size[:, 1:2], im_size[:, 0:1]], axis=1)
-    boxes, scores = [], []
-    for level, x in enumerate(raw):
-        anchors = [v for m in net.cfg.masks[level] for v in net.cfg.anchors[m]]
-        b, s = paddle.vision.ops.yolo_box(x, hw, anchors, net.num_classes, net.cfg.conf_thresh,
-                                          net.cfg.downsample[level], clip_bbox=True, scale_x_y=1.0)
-        boxes.append(b)
-        scores.append(paddle.transpose(s, [0, 2, 1]))
-    return multiclass_nms(paddle.concat(boxes, axis=1), paddle.concat(scores, axis=2), net.cfg)
+    return decode_and_nms(raw, hw, net.cfg, net.num_classes)
 
 
 def _argmax(x, axis: int, dtype: str):

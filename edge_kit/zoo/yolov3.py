@@ -110,14 +110,20 @@ class YOLOv3(nn.Layer):
         # Paddle-Lite 2.13 and paddle2onnx cannot parse.
         n = max(image.shape[0], 1)
         img_size = paddle.concat([paddle.full([n, 1], h, "int32"), paddle.full([n, 1], w, "int32")], axis=1)
-        boxes, scores = [], []
-        for level, x in enumerate(raw):
-            anchors = [v for m in self.cfg.masks[level] for v in self.cfg.anchors[m]]
-            b, s = paddle.vision.ops.yolo_box(x, img_size, anchors, self.num_classes, self.cfg.conf_thresh,
-                                              self.cfg.downsample[level], clip_bbox=True, scale_x_y=1.0)
-            boxes.append(b)
-            scores.append(paddle.transpose(s, [0, 2, 1]))
-        return multiclass_nms(paddle.concat(boxes, axis=1), paddle.concat(scores, axis=2), self.cfg)
+        return decode_and_nms(raw, img_size, self.cfg, self.num_classes)
+
+
+def decode_and_nms(raw, img_hw, cfg, num_classes: int):
+    """The in-graph post-processing: yolo_box per level (img_hw: [N, 2] int32 height, width), then
+    multiclass_nms3. Also the YOLO demo app's graph (edge_kit.apps.graph), with the size an input."""
+    boxes, scores = [], []
+    for level, x in enumerate(raw):
+        anchors = [v for m in cfg.masks[level] for v in cfg.anchors[m]]
+        b, s = paddle.vision.ops.yolo_box(x, img_hw, anchors, num_classes, cfg.conf_thresh,
+                                          cfg.downsample[level], clip_bbox=True, scale_x_y=1.0)
+        boxes.append(b)
+        scores.append(paddle.transpose(s, [0, 2, 1]))
+    return multiclass_nms(paddle.concat(boxes, axis=1), paddle.concat(scores, axis=2), cfg)
 
 
 def yolov3_mobilenet_v1(num_classes=80, postprocess=True):
