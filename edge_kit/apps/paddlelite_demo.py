@@ -152,7 +152,11 @@ class ClassificationCxx(Contract):
         x = resize_bilinear(image, shape[2], shape[3])[..., ::-1].astype(np.float32) / 255.0   # BGRA2RGB on RGBA
         return nchw((x - np.float32(mean)) / np.float32(std))
 
-    def replay(self, bundle, info, image, run):
+    FLOAT_OUTPUT = "Pipeline.cc:79 reads data<float>()"   # where the app reads output 0 as float
+
+    def run_app_model(self, bundle, image, run) -> tuple[dict, list[str], np.ndarray]:
+        """What both apps do before their post-processing: read the settings, find the model folder the
+        app really loads, parse the labels their way, feed the image their way; output 0 must be float."""
         settings = read_strings(bundle / "settings_strings.xml")
         assets = bundle / "app" / "src" / "main" / "assets"
         folder = self.loaded_model_dir(bundle, settings)
@@ -162,7 +166,11 @@ class ClassificationCxx(Contract):
         labels = self.load_labels((assets / setting(settings, self.DEFAULTS, "LABEL_PATH_DEFAULT")).read_bytes())
         out = run([self.preprocess(image, settings)])[0]
         if out.dtype != np.float32:
-            raise ContractBreak(f"output 0 is {out.dtype}; Pipeline.cc:79 reads data<float>()")
+            raise ContractBreak(f"output 0 is {out.dtype}; {self.FLOAT_OUTPUT}")
+        return settings, labels, out
+
+    def replay(self, bundle, info, image, run):
+        settings, labels, out = self.run_app_model(bundle, image, run)
         scores = out.ravel()
         topk = int(setting(settings, self.DEFAULTS, "INPUT_TOPK_DEFAULT"))
         order = sorted(range(scores.size), key=lambda i: (-scores[i], -i))[:topk]   # std::greater on (score, idx)
@@ -182,6 +190,7 @@ class ClassificationJava(ClassificationCxx):
     DEFAULTS = {**ClassificationCxx.DEFAULTS, "LABEL_PATH_DEFAULT": "labels/synset_words.txt",
                 "INPUT_COLOR_FORMAT_DEFAULT": "RGB"}
     OVERRIDE_LINE = 238
+    FLOAT_OUTPUT = "Predictor.java:248 reads getFloatData()"
     GRADLE_LINE, GRADLE_URL = 34, "https://paddlelite-demo.bj.bcebos.com/libs/android/paddle_lite_libs_v2_10_gpu.tar.gz"
 
     @property
@@ -237,16 +246,7 @@ class ClassificationJava(ClassificationCxx):
         return nchw((rgb[..., idx] - np.float32(mean)) / np.float32(std))
 
     def replay(self, bundle, info, image, run):
-        settings = read_strings(bundle / "settings_strings.xml")
-        assets = bundle / "app" / "src" / "main" / "assets"
-        folder = self.loaded_model_dir(bundle, settings)
-        if not (assets / folder / "model.nb").exists():
-            raise ContractBreak(f"the app loads assets/{folder}/model.nb ({self.MAIN}:{self.OVERRIDE_LINE}), which the "
-                                "bundle does not provide: the demo's own model would run")
-        labels = self.load_labels((assets / setting(settings, self.DEFAULTS, "LABEL_PATH_DEFAULT")).read_bytes())
-        out = run([self.preprocess(image, settings)])[0]
-        if out.dtype != np.float32:
-            raise ContractBreak(f"output 0 is {out.dtype}; Predictor.java:248 reads getFloatData()")
+        settings, labels, out = self.run_app_model(bundle, image, run)
         max_index, max_num = [0, 0, 0], [0.0, 0.0, 0.0]
         for i, v in enumerate(out.ravel().astype(np.float64)):   # Predictor.postProcess, swap by swap
             tmp, tmp_index = v, i
