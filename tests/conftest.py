@@ -76,6 +76,26 @@ def tiny_paddle_model(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_tflite(tiny_paddle_model) -> Path:
+    """tiny_paddle_model converted to a verified fp32 .tflite (manifest beside it), for benchmarks on
+    simulated phones. Modules that need some other tiny .tflite define their own fixture of this name."""
+    from edge_kit.convert import convert
+
+    art = next(a for a in convert(paddle_model=str(tiny_paddle_model), to=("tflite",), log=lambda m: None)
+               if a.format == "tflite" and a.precision == "fp32")
+    assert art.ok
+    return art.path
+
+
+def read_results(results: Path) -> list[dict]:
+    """The records of results_dir/results.jsonl, in order ([] before the first one is written)."""
+    import json
+
+    path = results / "results.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `edgekit` as a user would, in a child process."""
     return subprocess.run([sys.executable, "-m", "edge_kit.cli", *args], capture_output=True, text=True,

@@ -4,14 +4,12 @@ edgekit's device simulators over the real wire protocol: edgekit's host-protocol
 phones in parallel, one killed mid-run and resumed."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,7 @@ from android_runner.android_device import open_android_device
 from android_runner.simulator.server import DeviceSimulator, bind_stable_port
 from android_runner.testing import write_fake_android_elf
 from android_runner.transport import DeviceConnectionLost, DeviceUnreachableError
-from conftest import ROOT, run_cli
-from edge_kit.convert import convert
+from conftest import ROOT, read_results, run_cli
 
 ADB = shutil.which("adb")
 
@@ -157,19 +154,6 @@ def test_android_device_through_the_server(adb_server, env):
 
 
 # ---------------------------------------------------------------- two phones in parallel from the CLI
-@pytest.fixture(scope="module")
-def tiny_tflite(tiny_paddle_model) -> Path:
-    art = next(a for a in convert(paddle_model=str(tiny_paddle_model), to=("tflite",), log=lambda m: None)
-               if a.format == "tflite" and a.precision == "fp32")
-    assert art.ok
-    return art.path
-
-
-def _records(results: Path) -> list[dict]:
-    path = results / "results.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
 @pytest.mark.slow
 def test_two_phones_in_parallel_one_killed_then_resumed(adb_server, env, tiny_tflite):
     tools, results = env
@@ -188,14 +172,14 @@ def test_two_phones_in_parallel_one_killed_then_resumed(adb_server, env, tiny_tf
         name_b = f"sd855-sim@{serial_b}"
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None and \
-                not any(r["device"] == name_b and r["status"] == "ok" for r in _records(results)):
+                not any(r["device"] == name_b and r["status"] == "ok" for r in read_results(results)):
             time.sleep(0.2)
         b.stop()   # phone B is unplugged after its first cell; A goes on
         out, err = proc.communicate(timeout=400)
     finally:
         a.stop()
         b.stop()
-    first = _records(results)
+    first = read_results(results)
     by_dev = {}
     for r in first:
         by_dev.setdefault(r["device"], []).append(r)
@@ -220,7 +204,7 @@ def test_two_phones_in_parallel_one_killed_then_resumed(adb_server, env, tiny_tf
         r = run_cli(*args)
         assert r.returncode == 0, r.stderr
         assert a2.exec_count == 0                      # nothing of A measured twice
-        new_b = [rec for rec in _records(results)[len(first):] if rec["device"] == name_b]
+        new_b = [rec for rec in read_results(results)[len(first):] if rec["device"] == name_b]
         assert b2.exec_count == 4 - len(ok_b) + again(new_b)   # only B's missing cells
     finally:
         a2.stop()
@@ -228,7 +212,7 @@ def test_two_phones_in_parallel_one_killed_then_resumed(adb_server, env, tiny_tf
     assert f"{name_a}: EdgekitSim SD855 (msmnile, SIMULATED): measured 0, skipped 4" in r.stderr
     assert f"{name_b}: EdgekitSim SD855 (msmnile, SIMULATED): measured {4 - len(ok_b)}, skipped {len(ok_b)}" in r.stderr
     latest = {}
-    for rec in _records(results):
+    for rec in read_results(results):
         latest[rec["key"]] = rec
     assert len(latest) == 8 and all(rec["status"] == "ok" for rec in latest.values())
     for rec in ok_b:

@@ -2,7 +2,6 @@
 the real adb-shell client, the real wire protocol, stand-in tools that really run the model."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,8 +13,7 @@ import pytest
 
 from android_runner.simulator.server import DeviceSimulator
 from android_runner.testing import write_fake_android_elf
-from conftest import ROOT, run_cli
-from edge_kit.convert import convert
+from conftest import ROOT, read_results, run_cli
 from edge_kit.manifest import manifest_path
 
 
@@ -29,19 +27,6 @@ def phone_env(tmp_path, monkeypatch):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return tools, tmp_path / "results"
-
-
-@pytest.fixture(scope="module")
-def tiny_tflite(tiny_paddle_model, tmp_path_factory) -> Path:
-    art = next(a for a in convert(paddle_model=str(tiny_paddle_model), to=("tflite",), log=lambda m: None)
-               if a.format == "tflite" and a.precision == "fp32")
-    assert art.ok
-    return art.path
-
-
-def _records(results: Path) -> list[dict]:
-    path = results / "results.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def _bench(serial: str, tools: Path, results: Path, *extra: str):
@@ -62,7 +47,7 @@ def test_injection_through_model_path_runs_nothing_on_the_phone(phone_env, tiny_
         assert not [p for p in sim.device_path("/").rglob("pwned*")]
         ran = [e["path"] for e in sim.exec_log]
         assert ran and all(p.endswith("/benchmark_model") for p in ran)  # no touch, no reboot, no id
-    [rec] = _records(results)
+    [rec] = read_results(results)
     assert rec["status"] == "ok" and rec["simulated"] is True and rec["device"] == "sd855-sim"
     assert rec["measurement"]["mean_ms"] > 0
     assert "on sd855-sim (simulated): avg " in r.stdout  # the number it measured (the tool reports an average)
@@ -75,7 +60,7 @@ def test_connection_cut_mid_run_is_survived(phone_env, tiny_tflite):
         r = _bench(sim.serial, tools, results, "--artifact", str(tiny_tflite), "--threads", "1,4")
         assert r.returncode == 0, r.stderr
         assert sim.drop_count == 1
-    recs = _records(results)
+    recs = read_results(results)
     assert sorted(r["threads"] for r in recs) == [1, 4] and all(r["status"] == "ok" for r in recs)
     # One cell needed a second attempt (a re-measure of a noisy cell keeps the first try's count in flags).
     tries = [max(r["measurement"]["extra"].get("attempts", 1), r["flags"].get("first_attempts", 1)) for r in recs]
@@ -95,11 +80,11 @@ def test_phone_lost_then_rerun_resumes_with_nothing_lost(phone_env, tiny_tflite)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 180
-    while not _records(results) and time.time() < deadline and proc.poll() is None:
+    while not read_results(results) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     sim.stop()  # the phone is unplugged after the first cell was stored
     out, err = proc.communicate(timeout=300)
-    first = _records(results)
+    first = read_results(results)
     ok_first = [r for r in first if r["status"] == "ok"]
     assert 1 <= len(ok_first) < 4, err
     assert any(r["status"] == "failed" for r in first) or proc.returncode != 0
@@ -109,7 +94,7 @@ def test_phone_lost_then_rerun_resumes_with_nothing_lost(phone_env, tiny_tflite)
         assert r.returncode == 0, r.stderr
         assert f"skipped {len(ok_first)} already in the store" in r.stderr
     latest = {}
-    for rec in _records(results):
+    for rec in read_results(results):
         latest[rec["key"]] = rec
     assert len(latest) == 4 and all(rec["status"] == "ok" for rec in latest.values())
     # The cells measured before the phone vanished were not measured again.

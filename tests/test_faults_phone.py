@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from android_runner.simulator.server import DeviceSimulator
 from conftest import run_cli
-from edge_kit.convert import convert
-
-
-@pytest.fixture(scope="module")
-def tiny_tflite(tiny_paddle_model):
-    art = next(a for a in convert(paddle_model=str(tiny_paddle_model), to=("tflite",), log=lambda m: None)
-               if a.format == "tflite" and a.precision == "fp32")
-    return art.path
 
 
 def _env(tmp_path):
