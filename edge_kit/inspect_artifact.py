@@ -63,7 +63,7 @@ def inspect(path: str) -> dict:
         if not info["sha256_matches_manifest"]:
             info["warning"] = "the file changed since edgekit converted it: its parity report no longer applies"
     if fmt is None:
-        raise ModelFileError(f"{path}: not an artifact edgekit knows (.nb, .tflite, .onnx, .pdmodel)")
+        raise ModelFileError(f"{path}: not an artifact edgekit knows ({', '.join(SUFFIX_FORMAT)})")
     info["manifest"] = manifest
     try:
         info["ops"] = op_histogram(p, fmt)

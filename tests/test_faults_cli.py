@@ -164,3 +164,15 @@ def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_pa
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
     assert doc["artifacts"][1]["parity"]["status"] == "passed"
+
+
+def test_inspect_of_an_unknown_file_names_every_suffix_the_formats_table_knows(tmp_path, capsys):
+    from edge_kit import formats
+
+    f = tmp_path / "model.weights"
+    f.write_bytes(b"\0" * 16)
+    rc = main(["inspect", str(f)])
+    err = capsys.readouterr().err
+    _one_line_error(rc, err)
+    for sfx in (s for row in formats.FORMATS for s in row.suffixes):  # .ort and .engine were missing
+        assert sfx in err, (sfx, err)

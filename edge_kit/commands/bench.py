@@ -111,7 +111,9 @@ def register(sub) -> None:
     p.add_argument("models", nargs="*", metavar="MODELS",
                    help="seed model names (default: the lightweight classification models)")
     p.add_argument("--artifact", action="append", metavar="FILE",
-                   help="benchmark this converted file (.nb/.tflite/.onnx with its manifest) as it is; repeatable")
+                   help="benchmark this converted file ("
+                        + "/".join(sfx for f in formats.FORMATS if f.converted for sfx in f.suffixes)
+                        + " with its manifest) as it is; repeatable")
     p.add_argument("--device", default="host", help=f"one of {', '.join(DEVICES)} (default host)")
     p.add_argument("--serial", help="adb serial of the phone; A,B,... benchmarks several phones in parallel (one "
                                     "column each); 'all': every device the adb server lists that matches --device")

@@ -25,6 +25,8 @@ def register(sub) -> None:
                        description="""Show an artifact's manifest (what it is, how it was made, its parity verdict), whether the file still
 matches the sha256 its manifest recorded (exit 1 if not), its operators and whether it can run here.\n\nexamples:\n  edgekit inspect out/MobileNetV3_small_ssld/MobileNetV3_small_ssld.arm.fp32.nb\n  edgekit inspect model.tflite --json\n""",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", help=".nb, .tflite, .onnx or .pdmodel")
+    from edge_kit import formats
+
+    p.add_argument("file", help=", ".join(sfx for f in formats.FORMATS for sfx in f.suffixes))
     p.add_argument("--json", action="store_true", help="print everything as JSON")
     p.set_defaults(func=run)
