@@ -143,7 +143,16 @@ def test_device_sim_sigterm_removes_its_sandbox(tmp_path):
     assert list(tmp_path.glob("edgekit-devsim-*")) == []
 
 
-@pytest.mark.parametrize("command", ["models", "convert", "inspect", "bench", "report", "bundle", "device-sim"])
+def _subcommands() -> list[str]:
+    import argparse
+
+    from edge_kit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+@pytest.mark.parametrize("command", _subcommands())  # every command, also ones added later
 def test_every_help_page_has_a_description_and_an_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
