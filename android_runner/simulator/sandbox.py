@@ -13,15 +13,14 @@ crash in a runtime) ends the process with no code run, and the pushed models sta
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from edge_kit.childproc import owned_tempdir, sweep_dead_owners
+
 PREFIX = "edgekit-devsim-"
-_OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
 
 # Blocks until EOF on the inherited fd (the simulator is gone, or closed it in stop()), then removes the
 # root; retried briefly because a stand-in killed with the simulator may still be closing a file in it.
@@ -41,43 +40,16 @@ for _ in range(20):
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # someone else's live process
-        return True
-    return True
-
-
 def sweep_stale(tmpdir: str | None = None) -> list[Path]:
     """Remove sandboxes whose owner process no longer exists; returns what was removed."""
-    removed = []
-    base = Path(tmpdir or tempfile.gettempdir())
-    try:
-        entries = list(base.iterdir())
-    except OSError:
-        return removed
-    for d in entries:
-        m = _OWNED.match(d.name)
-        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
-            continue
-        try:
-            if d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.getuid():
-                shutil.rmtree(d, ignore_errors=True)
-                removed.append(d)
-        except OSError:
-            continue
-    return removed
+    return sweep_dead_owners(PREFIX, tmpdir)
 
 
 class Sandbox:
     """A fresh private directory plus the reaper that removes it when this process dies."""
 
     def __init__(self):
-        sweep_stale()
-        self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")).resolve()
+        self.root = owned_tempdir(PREFIX)   # sweeps the sandboxes of dead simulators first
         self._lifeline: int | None = None
         self.reaper: subprocess.Popen | None = None
         read_end, write_end = os.pipe()   # both non-inheritable: no other child keeps the write end open
