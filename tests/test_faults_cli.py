@@ -43,6 +43,34 @@ def test_serial_at_a_server_that_is_not_adb(tmp_path, monkeypatch):
     srv.close()
 
 
+def test_bench_serial_at_a_web_server_is_one_line(tmp_path, capsys, monkeypatch):
+    """What the user saw: `edgekit bench --device sd855 --serial HOST:PORT` at an HTTP server printed a
+    raw InvalidCommandError traceback."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def http():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + b"\0" * 64)
+            conn.close()
+
+    threading.Thread(target=http, daemon=True).start()
+    monkeypatch.setenv("EDGEKIT_ADB_KEY", str(tmp_path / "android" / "adbkey"))
+    monkeypatch.setenv("EDGEKIT_LOCK_DIR", str(tmp_path / "locks"))
+    rc = main(["bench", "MobileNetV3_small_ssld", "--device", "sd855", "--serial",
+               f"127.0.0.1:{srv.getsockname()[1]}", "--adb-server", "none", "--results-dir", str(tmp_path / "r")])
+    srv.close()
+    err = capsys.readouterr().err
+    _one_line_error(rc, err)
+    assert "not an ADB device" in err, err
+
+
 def test_adb_key_dir_is_private_whatever_the_umask(tmp_path):
     from android_runner.transport import ensure_adb_key
 
