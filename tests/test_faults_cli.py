@@ -201,3 +201,17 @@ def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_pa
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
     assert doc["artifacts"][1]["parity"]["status"] == "passed"
+
+
+def test_litert_info_line_stays_off_stderr(tiny_tflite):
+    """`edgekit convert` printed LiteRT's 'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.' between
+    its stage lines (the parity check loads the file in-process). Fresh processes: LiteRT says it once."""
+    load = ("from edge_kit.runtimes import open_runtime; import sys; "
+            f"r = open_runtime('tflite', {str(tiny_tflite)!r}, 1); r.invoke(); print('loaded', file=sys.stderr)")
+    bare = ("from ai_edge_litert.interpreter import Interpreter; "
+            f"Interpreter(model_path={str(tiny_tflite)!r}).allocate_tensors()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ours, raw = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                                timeout=120) for code in (load, bare))
+    assert "XNNPACK" in raw.stderr   # the line this guards against does appear with a bare interpreter
+    assert ours.returncode == 0 and ours.stderr.strip() == "loaded", ours.stderr
