@@ -117,6 +117,24 @@ def test_bundle_output_that_is_a_file(tmp_path, capsys, monkeypatch):
     assert "cannot use" in err and str(blocker) in err
 
 
+def test_bundle_into_a_read_only_dir(tmp_path, capsys, monkeypatch):
+    """A read-only -o (EACCES for a user; CI runs as root, where chmod does not stop writes, so the
+    bundle step raises what the kernel would)."""
+    import edge_kit.bundle as bundle_mod
+
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+
+    def bundle(*a, out_dir, **k):
+        raise PermissionError(13, "Permission denied", str(Path(out_dir, "app")))
+
+    monkeypatch.setattr(bundle_mod, "bundle", bundle)
+    rc = main(["bundle", "MobileNetV3_small_ssld", "--app", "tflite-task", "-o", str(ro)])
+    err = capsys.readouterr().err
+    _one_line_error(rc, err)
+    assert "Permission denied" in err and str(ro) in err
+
+
 def test_tool_child_dies_with_its_parent(tmp_path):
     """kill -9 of edgekit must not leave its tool child (Opt, onnx2tf...) running."""
     pidfile = tmp_path / "child.pid"
