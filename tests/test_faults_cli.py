@@ -233,3 +233,18 @@ def test_litert_info_line_stays_off_stderr(tiny_tflite):
                                 timeout=120) for code in (load, bare))
     assert "XNNPACK" in raw.stderr   # the line this guards against does appear with a bare interpreter
     assert ours.returncode == 0 and ours.stderr.strip() == "loaded", ours.stderr
+
+
+def test_inspect_json(tiny_tflite, capsys, tmp_path):
+    import json
+
+    assert main(["inspect", str(tiny_tflite), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sha256_matches_manifest"] is True and doc["bytes"] == tiny_tflite.stat().st_size
+    assert doc["manifest"]["format"] == "tflite"
+    bad = tmp_path / tiny_tflite.name   # a manifest that recorded other bytes: the check says so
+    bad.write_bytes(tiny_tflite.read_bytes())
+    manifest = json.loads(Path(str(tiny_tflite) + ".manifest.json").read_text())
+    Path(str(bad) + ".manifest.json").write_text(json.dumps(dict(manifest, sha256="0" * 64)))
+    assert main(["inspect", str(bad), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["sha256_matches_manifest"] is False
