@@ -215,6 +215,11 @@ def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_pa
     rows = [ln for ln in lines[1:] if ln.startswith("  ")]  # the reference's row, then one per artifact
     assert lines[-1].startswith("time: ")  # and a last line with the stage times
     assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(rows) - 1} artifact(s) in {tmp_path}")
+    # each stage says when it starts and how long it took; no tool's own log lines in between
+    err = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert any(ln.endswith("onnx: paddle2onnx (opset 17)") for ln in err), r.stderr
+    assert any(" onnx: done after " in ln for ln in err), r.stderr
+    assert all(ln.startswith(("[", "edgekit")) for ln in err), r.stderr
     r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
