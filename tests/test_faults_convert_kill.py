@@ -5,27 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import psutil
 
 from conftest import ROOT, run_cli
-
-
-def _wait(cond, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-def _alive(p: psutil.Process) -> bool:
-    try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+from proc_helpers import alive, wait_for
 
 
 def _child_dirs(tmp, pid: int) -> list:
@@ -54,13 +38,13 @@ def test_kill_9_of_convert_ends_its_tool_child_and_the_next_run_removes_its_scra
             except psutil.Error:
                 return []
 
-        assert _wait(tool_children, 180), "no tool child appeared"
+        assert wait_for(tool_children, 180), "no tool child appeared"
         children = parent.children(recursive=True)
         assert _child_dirs(tmp, proc.pid)   # the child's request dir exists while it works
         proc.kill()
         proc.wait(timeout=10)
-        assert _wait(lambda: not any(_alive(c) for c in children), 5), \
-            [c.cmdline() for c in children if _alive(c)]
+        assert wait_for(lambda: not any(alive(c) for c in children), 5), \
+            [c.cmdline() for c in children if alive(c)]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import psutil
 from adb_shell.adb_device import AdbDeviceTcp
@@ -16,24 +15,9 @@ from adb_shell.auth.sign_pythonrsa import PythonRSASigner
 
 from android_runner.simulator.sandbox import PREFIX, sweep_stale
 from conftest import ROOT, make_tiny_tflite
+from proc_helpers import alive, wait_for
 
 FAKE_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 57   # enough of an arm64 ELF header for the stand-in check
-
-
-def _wait(cond, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
-
-
-def _alive(p: psutil.Process) -> bool:
-    try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_kill_9_of_device_sim_removes_its_sandbox_and_leaves_no_child(tmp_path):
@@ -63,14 +47,14 @@ def test_kill_9_of_device_sim_removes_its_sandbox_and_leaves_no_child(tmp_path):
                "--num_runs=100000000 --min_secs=600 --max_secs=600")
         threading.Thread(target=lambda: _swallow(dev.shell, cmd, read_timeout_s=120), daemon=True).start()
         parent = psutil.Process(sim.pid)
-        assert _wait(lambda: any("_toolrun" in " ".join(c.cmdline()) for c in parent.children(recursive=True)), 60)
+        assert wait_for(lambda: any("_toolrun" in " ".join(c.cmdline()) for c in parent.children(recursive=True)), 60)
         children = parent.children(recursive=True)   # the stand-in and the sandbox's reaper
 
         sim.kill()
         sim.wait(timeout=10)
-        assert _wait(lambda: not sandbox.exists(), 5), f"{sandbox} is still there after kill -9"
-        assert _wait(lambda: not any(_alive(c) for c in children), 5), \
-            [c.cmdline() for c in children if _alive(c)]
+        assert wait_for(lambda: not sandbox.exists(), 5), f"{sandbox} is still there after kill -9"
+        assert wait_for(lambda: not any(alive(c) for c in children), 5), \
+            [c.cmdline() for c in children if alive(c)]
     finally:
         if sim.poll() is None:
             sim.kill()
