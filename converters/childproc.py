@@ -1,14 +1,21 @@
-"""Child processes that do not outlive edgekit.
+"""Child processes and scratch dirs that do not outlive edgekit.
 
 A tool child (Opt, paddle2onnx, onnx2tf, a simulator stand-in) kept running for tens of seconds after
 `kill -9` of edgekit, writing into a scratch dir nobody would clean. On Linux the child asks the kernel
 (prctl PR_SET_PDEATHSIG) to be killed when its parent dies; elsewhere this is a no-op.
+
+A process killed with SIGKILL cannot remove its temp dirs, so they are named for their owner
+(PREFIX + pid + "-"), and the next one made with the same prefix first removes those whose owner is gone.
 """
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -40,3 +47,41 @@ def describe_exit(code: int) -> str:
         what = {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGKILL": "killed (out of memory?)"}
         return f"crashed: {what.get(name, name)}"
     return f"exited with status {code}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's live process
+        return True
+    return True
+
+
+def sweep_dead_owners(prefix: str, tmpdir: str | None = None) -> list[Path]:
+    """Remove this user's dirs named PREFIX<pid>-* in tmpdir whose owner process no longer exists."""
+    owned = re.compile(re.escape(prefix) + r"(\d+)-")
+    base = Path(tmpdir or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = owned.match(d.name)
+        if not m or int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1))):
+            continue
+        try:
+            if d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.getuid():
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        except OSError:
+            continue
+    return removed
+
+
+def owned_tempdir(prefix: str) -> Path:
+    """A new temp dir PREFIX<our pid>-xxxx, after removing those a killed owner left behind."""
+    sweep_dead_owners(prefix)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")).resolve()

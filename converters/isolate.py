@@ -12,12 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
-from converters.childproc import describe_exit, die_with_parent
+from converters.childproc import describe_exit, die_with_parent, owned_tempdir
 from converters.errors import ConversionError, EdgekitError
+
+CHILD_PREFIX = "edgekit-child-"  # + pid + "-": a tool child's request, result and output
 
 _NOISE = ("warn", "i1127", "i0000", "w0000", "cudart_stub", "ccache", "UserWarning")
 
@@ -72,9 +73,10 @@ def run_isolated(target: Callable, kwargs: dict, *, model: str, stage: str, tool
     """Call `target` (a module-level function, e.g. converters.paddle_lite.child_opt) with JSON-able kwargs
     in a child process; return its JSON-able result. The child imports the function by its module and
     name, so it sees the same code the parent does."""
-    with tempfile.TemporaryDirectory(prefix="edgekit-child-") as tmp:
-        request = Path(tmp) / "request.json"
-        result = Path(tmp) / "result.json"
+    tmp = owned_tempdir(CHILD_PREFIX)   # named for this process: the next run removes it if we are killed
+    try:
+        request = tmp / "request.json"
+        result = tmp / "result.json"
         request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs}))
         try:
             proc = subprocess.run([sys.executable, "-m", "converters._child", str(request), str(result)],
@@ -83,6 +85,8 @@ def run_isolated(target: Callable, kwargs: dict, *, model: str, stage: str, tool
         except subprocess.TimeoutExpired:
             raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
         return _answer(proc.returncode, result, proc.stderr + proc.stdout, model=model, stage=stage, tool=tool)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class WarmChild:
@@ -95,7 +99,7 @@ class WarmChild:
     """
 
     def __init__(self, preload: list[str], env: dict | None = None):
-        self.tmp = Path(tempfile.mkdtemp(prefix="edgekit-child-"))
+        self.tmp = owned_tempdir(CHILD_PREFIX)
         self.log = open(self.tmp / "output.txt", "w+")
         self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--warm", ",".join(preload)],
                                      stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,

@@ -75,6 +75,7 @@ def test_failed_cells_make_a_nonzero_exit_and_numbers_are_printed(tmp_path, tiny
     out, err = capsys.readouterr()
     assert rc == 1 and "1 failed" in err
     assert f"{M1} onnxruntime fp32 1T on host: median " in out and "FAILED: conversion failed" in out
+    assert "Storage MB (seed)" not in out   # the cells it measured, not the 20-column table of every model
     rc = bench_cli(converter, [M1, "--backend", "onnxruntime", "--threads", "1", "--results-dir", str(tmp_path),
                                "--quiet", "--json"])
     doc = json.loads(capsys.readouterr().out)
@@ -166,3 +167,22 @@ def test_report_png_one_panel_per_machine_log_axis_noisy_marked(tmp_path, monkey
     title_box = fig._suptitle.get_window_extent()
     assert title_box.y0 >= axes[0]._left_title.get_window_extent().y1
     plt.close("all")
+
+
+def test_runtime_chatter_stays_out_of_the_terminal_and_json(tmp_path, tiny, capfd):
+    """LiteRT's 'INFO: Created TensorFlow Lite XNNPACK delegate' and Paddle's warnings came out of the
+    measuring child onto the terminal (breaking the progress line); stdout must stay pure JSON."""
+    rc = bench_cli(TinyProvider(tiny), [M1, "--backend", "tflite,paddle", "--threads", "1", "--warmup", "1",
+                                        "--repeats", "3", "--results-dir", str(tmp_path), "--quiet", "--json"])
+    out, err = capfd.readouterr()
+    assert rc == 0, err
+    assert [c["backend"] for c in json.loads(out)["cells"]] == ["tflite", "paddle"]
+    assert "XNNPACK" not in err and "Warning" not in err, err
+
+
+def test_a_crash_reason_carries_the_runtime_last_words(tmp_path, tiny):
+    bad = _truncated_nb(tiny, tmp_path)
+    s = harness.run_bench([M1], HostDevice(), backends=["paddlelite"], threads=(1,), warmup=1, repeats=3,
+                          results_dir=tmp_path / "res", progress=False, provider=lambda m, wants: {w: bad for w in wants})
+    ((key, reason),) = s.failed
+    assert "while loading" in reason and "Check failed" in reason, reason   # Lite's own [F ...] line

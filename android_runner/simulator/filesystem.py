@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import tempfile
 from pathlib import Path
+
+from android_runner.simulator.sandbox import Sandbox
 
 WRITABLE = ("/data/local/tmp", "/sdcard")
 SKELETON = ("/data/local/tmp", "/sdcard", "/system/bin", "/vendor", "/sys", "/proc", "/dev")
@@ -38,8 +39,9 @@ def normalize(path: str, cwd: str = "/") -> str:
 
 class DeviceFS:
     def __init__(self, static_files: dict[str, str], dynamic=None, root: Path | None = None):
-        self._own_root = root is None
-        self.root = Path(root or tempfile.mkdtemp(prefix="edgekit-devsim-")).resolve()
+        # an own root is a Sandbox: removed by cleanup(), or by its reaper if this process is killed
+        self._sandbox = Sandbox() if root is None else None
+        self.root = self._sandbox.root if self._sandbox else Path(root).resolve()
         self._dynamic = dynamic          # callable -> {device path: content}, refreshed before reads
         for d in SKELETON:
             self.host(d).mkdir(parents=True, exist_ok=True)
@@ -108,5 +110,5 @@ class DeviceFS:
             host.unlink()
 
     def cleanup(self) -> None:
-        if self._own_root:
-            shutil.rmtree(self.root, ignore_errors=True)
+        if self._sandbox:
+            self._sandbox.remove()

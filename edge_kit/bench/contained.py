@@ -5,13 +5,24 @@ not finished instead of taking the whole benchmark down.
 The child runs edge_kit.bench.interleave exactly as the parent used to and sends each record back over
 a pipe as soon as it is known; the parent writes it to the store. A spawned (not forked) child starts
 clean: no OpenMP pools or runtime state inherited from the conversions the parent just ran.
+
+The runtimes' own chatter (LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate", Paddle's
+warnings) went straight to the terminal and broke the progress line (and could reach stdout under
+--json). The child's stdout and stderr go to a log file instead; when it crashes, the log's last words
+are part of the failed cells' reason.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import shutil
+import sys
 
+from converters.isolate import _last_words
 from edge_kit.bench.interleave import measure_interleaved
-from edge_kit.childproc import describe_exit
+from edge_kit.childproc import describe_exit, owned_tempdir
+
+LOG_PREFIX = "edgekit-bench-"   # + pid + "-": the children's output, removed after each child
 
 
 def _describe(exitcode: int | None) -> str:
@@ -26,7 +37,19 @@ class _PipeBar:
         self.conn.send(("bar", message))
 
 
-def _child(device, runnable, conn, cv_threshold: float) -> None:
+def _redirect_output(log: str) -> None:
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)   # the file descriptors, so native libraries' output lands there too
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _child(device, runnable, conn, cv_threshold: float, log: str | None = None) -> None:
+    if log:
+        _redirect_output(log)
+
     def record(cell, **kw):
         conn.send(("record", cell, kw))
 
@@ -39,11 +62,18 @@ def _child(device, runnable, conn, cv_threshold: float) -> None:
 
 
 def _run_child(device, runnable, record, bar, cv_threshold: float):
-    """One child over `runnable`; returns (exitcode, keys it reported, key of the cell it was loading)."""
+    """One child over `runnable`; returns (exitcode, keys it reported, key of the cell it was loading,
+    the last words of its output)."""
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(device, runnable, send, cv_threshold), daemon=True)
-    proc.start()
+    logdir = owned_tempdir(LOG_PREFIX)   # a killed bench leaves it to the next run's sweep
+    log = logdir / "child.log"
+    proc = ctx.Process(target=_child, args=(device, runnable, send, cv_threshold, str(log)), daemon=True)
+    try:
+        proc.start()
+    except BaseException:
+        shutil.rmtree(logdir, ignore_errors=True)
+        raise
     send.close()  # the child holds the only writer: EOF on our end means it is gone
     reported, loading = set(), None
     try:
@@ -67,7 +97,12 @@ def _run_child(device, runnable, record, bar, cv_threshold: float):
         raise
     finally:
         receive.close()
-    return proc.exitcode, reported, loading
+        try:
+            words = _last_words(log.read_text(errors="replace")) if proc.exitcode else ""
+        except OSError:
+            words = ""
+        shutil.rmtree(logdir, ignore_errors=True)
+    return proc.exitcode, reported, loading, words
 
 
 def measure_contained(device, runnable, record, bar, cv_threshold: float) -> None:
@@ -76,10 +111,10 @@ def measure_contained(device, runnable, record, bar, cv_threshold: float) -> Non
     child; if it dies while timing, every cell it had not reported fails."""
     pending = list(runnable)
     while pending:
-        code, reported, loading = _run_child(device, pending, record, bar, cv_threshold)
+        code, reported, loading, words = _run_child(device, pending, record, bar, cv_threshold)
         if code == 0:
             return
-        how = _describe(code)
+        how = _describe(code) + (f" ({words})" if words else "")
         left = [(c, a) for c, a in pending if c.key() not in reported]
         culprit = [(c, a) for c, a in left if c.key() == loading]
         for cell, art in (culprit or left):

@@ -2,6 +2,7 @@
 is known (so Ctrl-C or a lost phone keeps everything measured before it) and counted in the summary."""
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from edge_kit.bench.cell import Cell, Measurement
@@ -20,6 +21,8 @@ class Recorder:
     def __call__(self, cell: Cell, *, measurement: Optional[Measurement] = None,
                  artifact: Optional[Artifact] = None, reason: str = "", flags: Optional[dict] = None) -> None:
         status = "ok" if measurement is not None else "failed"
+        # the host's load when the cell was recorded: a README table states the load its numbers saw
+        flags = {**(flags or {}), "host_load_avg": [round(x, 2) for x in os.getloadavg()]}
         self.store.append(make_record(cell, status=status, device_info=self.device_info, simulated=self.simulated,
                                       measurement=measurement, artifact=artifact, reason=reason, flags=flags))
         if status == "ok":

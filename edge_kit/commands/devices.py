@@ -2,12 +2,15 @@
 host:devices-l, plus getprop on each ready phone)."""
 from __future__ import annotations
 
+import argparse
+
 import sys
 
 
 def register(sub) -> None:
     p = sub.add_parser("devices", help="list the phones an adb server has: serial, state, model, SoC, profile",
-                       description=__doc__)
+                       description=__doc__, epilog="examples:\n  edgekit devices\n  edgekit devices --adb-server tcp:farm.example:5037\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--adb-server", metavar="tcp:HOST:PORT",
                    help="the adb server (default: $ADB_SERVER_SOCKET, else tcp:127.0.0.1:5037)")
     p.set_defaults(func=run)

@@ -2,12 +2,15 @@
 method's leave-one-out error on the published SD855 figures (edge_kit.estimate)."""
 from __future__ import annotations
 
+import argparse
+
 from edge_kit.errors import EdgekitError
 
 
 def register(sub) -> None:
     p = sub.add_parser("estimate", help="SD855 ms estimated from host measurements, with leave-one-out error",
-                       description=__doc__)
+                       description=__doc__, epilog="examples:\n  edgekit estimate\n  edgekit estimate --results-dir bench_results\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results-dir", default="bench_results", help="where results.jsonl lives (default bench_results)")
     p.set_defaults(func=run)
 

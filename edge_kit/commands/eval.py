@@ -1,6 +1,8 @@
 """`edgekit eval ARTIFACT|MODEL --data DIR`: accuracy on the user's labelled data (edge_kit.evaluate)."""
 from __future__ import annotations
 
+import argparse
+
 
 def _fmt(metrics: dict) -> str:
     keys = [("top1", "top-1"), ("top5", "top-5"), ("map", "mAP@[.5:.95]"), ("ap50", "AP50"), ("miou", "mIoU"),
@@ -26,7 +28,12 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="accuracy of an artifact or zoo model on your labelled data")
+    p = sub.add_parser("eval", help="accuracy of an artifact or zoo model on your labelled data",
+                       description="Accuracy of an artifact (with its manifest) or a zoo model on your labelled data; "
+                                   "appended to bench_results/accuracy.jsonl and shown by `edgekit report`.",
+                       epilog="examples:\n  edgekit eval out/MobileNetV3_small_ssld/MobileNetV3_small_ssld.fp32.tflite "
+                              "--data my_images/\n  edgekit eval MobileNetV3_small_ssld --data val_list.txt --precision int8 "
+                              "--calib calib/\n", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="ARTIFACT|MODEL", help="an artifact file with its manifest, or a zoo model name")
     p.add_argument("--data", required=True, metavar="DIR",
                    help="class folders or a PaddleClas *_list.txt (classification), a COCO json with its images "

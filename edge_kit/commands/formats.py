@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("formats", help="list the artifact formats, their targets, precisions and runtimes",
-                       description=__doc__)
+                       description=__doc__, epilog="examples:\n  edgekit formats\n  edgekit formats --json\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="the whole table (formats and runtimes) as JSON")
     p.set_defaults(func=run)

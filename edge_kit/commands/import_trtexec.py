@@ -5,6 +5,8 @@ bench_results/results.jsonl with its provenance: imported, GPU name, TensorRT ve
 """
 from __future__ import annotations
 
+import argparse
+
 import sys
 
 
@@ -28,7 +30,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("import-trtexec", help="import a trtexec log into the GPU column (with its provenance)",
-                       description=__doc__)
+                       description=__doc__, epilog="examples:\n  edgekit import-trtexec run.log --model ResNet50_vd_ssld\n  edgekit import-trtexec r50.fp16.log --model ResNet50_vd_ssld --precision fp16 --gpu 'Tesla T4'\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("log", metavar="LOG", help="trtexec's output, saved (e.g. `trtexec ... 2>&1 | tee run.log`)")
     p.add_argument("--model", required=True, help="the seed model the log ran")
     p.add_argument("--gpu", help="GPU name (default: the log's 'Selected Device')")

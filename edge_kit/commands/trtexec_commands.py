@@ -6,6 +6,8 @@ onnxruntime parity) unless --no-prepare, then prints one `trtexec ... | tee LOG`
 """
 from __future__ import annotations
 
+import argparse
+
 import sys
 
 from edge_kit.errors import EdgekitError
@@ -41,7 +43,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("trtexec-commands", help="print the trtexec command per model and precision (and prepare "
-                                                "the ONNX for TensorRT)", description=__doc__)
+                                                "the ONNX for TensorRT)", description=__doc__, epilog="examples:\n  edgekit trtexec-commands ResNet50_vd_ssld --trt 10\n  edgekit trtexec-commands --precision fp16 --no-prepare\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODELS",
                    help="seed model names (default: the implemented models with a seed GPU figure)")
     p.add_argument("--precision", default="fp32,fp16", help="comma-separated: fp32,fp16 (default both)")

@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from edge_kit.childproc import pid_alive
 from edge_kit.errors import OutputDirError
 
 SEAL = ".sha256.json"  # {relative file name: sha256} of an entry, written before it is renamed into place
@@ -109,16 +110,6 @@ def reusable(kind: str, key: str, expect: tuple[str, ...], log=None) -> bool:
     return False
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_stale_scratch(folder: Path, now: float | None = None) -> list[Path]:
     """Remove scratch dirs left by a killed conversion: their builder's pid is gone, or they are older
     than STALE_SCRATCH_SECS (a pid may have been reused)."""
@@ -133,7 +124,7 @@ def clean_stale_scratch(folder: Path, now: float | None = None) -> list[Path]:
             age = now - d.stat().st_mtime
         except (ValueError, OSError):
             continue
-        if pid != os.getpid() and (not _pid_alive(pid) or age > STALE_SCRATCH_SECS):
+        if pid != os.getpid() and (not pid_alive(pid) or age > STALE_SCRATCH_SECS):
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed

@@ -11,10 +11,11 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-def table_markdown(table: Table, heading: str = "##") -> str:
-    out = [f"{heading} {table.title}", "",
-           "| " + " | ".join(_md_escape(c) for c in table.columns) + " |",
-           "|" + "|".join(" :--- " for _ in table.columns) + "|"]
+def table_markdown(table: Table, heading: str | None = "##") -> str:
+    """heading=None: the table alone (README's host table, edge_kit.report.readme_table)."""
+    out = [f"{heading} {table.title}", ""] if heading is not None else []
+    out += ["| " + " | ".join(_md_escape(c) for c in table.columns) + " |",
+            "|" + "|".join(" :--- " for _ in table.columns) + "|"]
     out += ["| " + " | ".join(_md_escape(v) for v in row) + " |" for row in table.rows]
     if table.notes:
         out.append("")

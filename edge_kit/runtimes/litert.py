@@ -4,7 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from edge_kit.runtimes import HostRuntime, TensorSpec
+from edge_kit.runtimes.native_log import drop_native_lines
 from edge_kit.runtimes.tensors import Inputs, dequantize, fit, match, quantize
+
+
+XNNPACK_INFO = "INFO: Created TensorFlow Lite XNNPACK delegate"
 
 
 class LiteRT(HostRuntime):
@@ -13,8 +17,9 @@ class LiteRT(HostRuntime):
     def _load(self) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interp = Interpreter(model_path=str(self.model), num_threads=self.threads)
-        self.interp.allocate_tensors()
+        with drop_native_lines(XNNPACK_INFO):
+            self.interp = Interpreter(model_path=str(self.model), num_threads=self.threads)
+            self.interp.allocate_tensors()
         self._ins, self._outs = self.interp.get_input_details(), self.interp.get_output_details()
         self.invoke = self.interp.invoke
 
