@@ -57,7 +57,9 @@ def test_unsupported_pairs_refused_before_converting(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bundle_mod, "_convert_for", no_conversion)
     for model, app, words in (("YOLOv3-MobileNetV1", "tflite-task", "TFLite_Detection_PostProcess"),
+                              ("YOLOv3-MobileNetV1", "mediapipe", "DETECTOR_METADATA"),
                               (CLS, "plite-yolo", "runs detection models"),
+                              (CLS, "plite-picodet", "runs detection models"),
                               (CLS, "plite-seg-java", "runs semantic_segmentation models"),
                               (SEG, "plite-cls-cxx", "runs classification models")):
         t0 = time.time()
@@ -322,3 +324,97 @@ def test_task_image_segmenter_bundle(tmp_path_factory):
     r = _check(good)
     assert r["status"] == "passed", r
     assert json.loads((good / "edgekit_bundle.json").read_text())["app_graph"]["channel_softmax"] is True
+
+
+# -- the PicoDet demo (object_detection/android/app/cxx/picodet_detection_demo) ---------------------------
+def _picodet_app(tmp_path: Path, rows: int = 8, cols: int = 4) -> tuple[Path, dict, np.ndarray]:
+    """A bundle folder the PicoDet replay can read (settings, model folder, labels) without a model."""
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app = tmp_path / "app_bundle"
+    assets = app / "app" / "src" / "main" / "assets"
+    (assets / "models" / "m").mkdir(parents=True)
+    (assets / "models" / "m" / "model.nb").write_bytes(b"nb")
+    (assets / "labels").mkdir()
+    (assets / "labels" / "l.txt").write_text("person\ncar\n")
+    settings = {**PicoDetCxx.DEFAULTS, "MODEL_DIR_DEFAULT": "models/m", "LABEL_PATH_DEFAULT": "labels/l.txt",
+                "INPUT_WIDTH_DEFAULT": "4", "INPUT_HEIGHT_DEFAULT": "4", "SCORE_THRESHOLD_DEFAULT": "0.3"}
+    (app / "settings_strings.xml").write_text(_old_settings_xml(settings))
+    return app, {"input_shape": [1, 3, 4, 4]}, np.zeros((rows, cols, 3), np.uint8)
+
+
+def test_picodet_replay_reads_the_model_as_the_demo_does(tmp_path):
+    """Pipeline.cc: GetInput(1) = float {H/rows, W/cols}; only bbox_num[0] rows of output 0 are read, boxes
+    truncated to int in frame pixels; GetOutput(1) must exist; rows below SCORE_THRESHOLD are skipped."""
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app, info, frame = _picodet_app(tmp_path)
+    fed = {}
+    rows = np.array([[1, 0.9, 1.7, 2.2, 3.9, 6.8], [0, 0.1, 0, 0, 1, 1], [0, 0.8, 0, 0, 1, 1]], np.float32)
+
+    def run(inputs):
+        fed["inputs"] = inputs
+        return [rows, np.array([2], np.int32)]
+
+    shown = PicoDetCxx().replay(app, info, frame, run)
+    scale = fed["inputs"][1]
+    assert scale.dtype == np.float32 and scale.tolist() == [[0.5, 1.0]]       # {4/8 rows, 4/4 cols}
+    assert fed["inputs"][0].shape == (1, 3, 4, 4)
+    assert len(shown.items) == 1                  # row 1 under the threshold, row 2 beyond bbox_num
+    name, score, x, y, w, h = shown.items[0]
+    assert name == "car" and abs(score - 0.9) < 1e-6
+    assert (x, y) == (1 / 4, 2 / 8) and abs(w - (2 / 4 + 1 / 4)) < 1e-6 and abs(h - (4 / 8 + 1 / 4)) < 1e-6
+    with pytest.raises(ContractBreak, match="GetOutput"):   # the YOLO demo's graph: one output
+        PicoDetCxx().replay(app, info, frame, lambda inputs: [rows])
+    with pytest.raises(ContractBreak, match="reads past"):
+        PicoDetCxx().replay(app, info, frame, lambda inputs: [rows, np.array([5], np.int32)])
+
+
+def test_picodet_boxes_must_be_in_frame_pixels(tmp_path):
+    """A graph that ignores scale_factor (boxes in network pixels) draws them in the wrong place on a frame
+    that is not the network's size: compare() fails it; frame-pixel boxes pass."""
+    from edge_kit.apps.check import compare
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app, info, frame = _picodet_app(tmp_path, rows=800, cols=400)
+    info["input_shape"] = [1, 3, 400, 400]
+    text = (app / "settings_strings.xml").read_text().replace(">4<", ">400<")
+    (app / "settings_strings.xml").write_text(text)
+    ref = {"kind": "boxes", "threshold": 0.3, "input_wh": [400, 400], "rows": [["person", 0.9, 100, 100, 199, 299]]}
+    in_frame = np.array([[0, 0.9, 100, 200, 199, 598]], np.float32)            # y doubled: frame is 2x taller
+    ok, why = compare(PicoDetCxx().replay(app, info, frame, lambda i: [in_frame, np.array([1], np.int32)]), ref, None)
+    assert ok, why
+    in_network = np.array([[0, 0.9, 100, 100, 199, 299]], np.float32)
+    ok, why = compare(PicoDetCxx().replay(app, info, frame, lambda i: [in_network, np.array([1], np.int32)]), ref, None)
+    assert not ok and "IoU" in why
+
+
+# -- MediaPipe Tasks ----------------------------------------------------------------------------------
+def _metadata(mean, std) -> dict:
+    unit = {"options_type": "NormalizationOptions", "options": {"mean": mean, "std": std}}
+    return {"subgraph_metadata": [{"input_tensor_metadata": [{"process_units": [unit]}]}]}
+
+
+def test_mediapipe_refuses_per_channel_normalisation():
+    """image_preprocessing_graph.cc:89-96: one float range for all channels. The Task Library bundle of an
+    ImageNet classifier (per-channel mean/std) is not loaded by MediaPipe; equal values are."""
+    from edge_kit.apps.mediapipe_tasks import MediaPipeImageClassifier
+
+    image = np.full((2, 2, 3), 255, np.uint8)
+    info = {"input_shape": [1, 3, 2, 2], "metadata": _metadata([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])}
+    with pytest.raises(ContractBreak, match="per-channel"):
+        MediaPipeImageClassifier().preprocess(image, info)
+    info["metadata"] = _metadata([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    assert (MediaPipeImageClassifier().preprocess(image, info) == 255.0).all()
+
+
+def test_mediapipe_segmenter_argmax_is_a_true_argmax():
+    """tensors_to_segmentation_calculator.cc:185-189 (std::max_element), unlike the Task Library's
+    argmax from 0.0: all-negative logits still give their argmax."""
+    from edge_kit.apps.mediapipe_tasks import MediaPipeImageSegmenter
+
+    logits = np.full((1, 2, 2, 3), -1.0, np.float32)
+    logits[..., 2] = -0.5
+    info = {"input_shape": [1, 3, 2, 2], "num_classes": 3, "metadata": _metadata([127.5] * 3, [127.5] * 3)}
+    shown = MediaPipeImageSegmenter().replay(None, info, np.zeros((2, 2, 3), np.uint8), lambda inputs: [logits])
+    assert (shown.mask == 2).all()

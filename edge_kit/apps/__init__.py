@@ -4,18 +4,23 @@ from __future__ import annotations
 from edge_kit.apps.contract import Contract
 from edge_kit.apps.paddlelite_demo import (ClassificationCxx, ClassificationJava, SegmentationCxx, SegmentationJava,
                                           YoloCxx)
+from edge_kit.apps.mediapipe_tasks import MediaPipeImageClassifier, MediaPipeImageSegmenter, MediaPipeObjectDetector
 from edge_kit.apps.paddlex_sdk import PaddleXClassifier
+from edge_kit.apps.picodet_demo import PicoDetCxx
 from edge_kit.apps.tflite_task import TaskImageClassifier, TaskImageSegmenter, TaskObjectDetector
 from edge_kit.errors import EdgekitError
 
 APPS: dict[str, Contract] = {c.name: c for c in (
-    ClassificationCxx(), ClassificationJava(), SegmentationCxx(), SegmentationJava(), YoloCxx(),
-    TaskImageClassifier(), TaskImageSegmenter(), TaskObjectDetector(), PaddleXClassifier())}
+    ClassificationCxx(), ClassificationJava(), SegmentationCxx(), SegmentationJava(), YoloCxx(), PicoDetCxx(),
+    TaskImageClassifier(), TaskImageSegmenter(), TaskObjectDetector(), PaddleXClassifier(),
+    MediaPipeImageClassifier(), MediaPipeImageSegmenter(), MediaPipeObjectDetector())}
 # The pre-contract names: the C++ Paddle-Lite demo / the Task Library API for the model's task.
 ALIASES = {"paddlelite-demo": {"classification": "plite-cls-cxx", "semantic_segmentation": "plite-seg-cxx",
                                "detection": "plite-yolo"},
            "tflite-task": {"classification": "tflite-task-classifier", "semantic_segmentation": "tflite-task-segmenter",
-                           "detection": "tflite-task-detector"}}
+                           "detection": "tflite-task-detector"},
+           "mediapipe": {"classification": "mediapipe-classifier", "semantic_segmentation": "mediapipe-segmenter",
+                         "detection": "mediapipe-detector"}}
 APP_NAMES = tuple(APPS) + tuple(ALIASES)
 
 

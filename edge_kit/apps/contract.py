@@ -77,6 +77,10 @@ class Contract:
         h, w = source.input_shape[2:]
         return resize_bilinear(image, h, w)
 
+    def camera_frame(self, image: np.ndarray) -> np.ndarray:
+        """The check's test picture as the app's camera delivers it (default: as made)."""
+        return image
+
     def app_preprocess(self, source):
         """The network input as the app feeds it (a zoo Preprocess): the adapted graph's parity inputs."""
         return source.preprocess
@@ -95,7 +99,8 @@ class Contract:
         from edge_kit.apps.paddlelite_demo import runtime_note
 
         url = getattr(self, "GRADLE_URL", None)
-        return runtime_note(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, url) if url else ""
+        return runtime_note(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, url,
+                            getattr(self, "GRADLE_VERSION", "2.10")) if url else ""
 
     def asset_paths(self, model_dir: str, label_file: str) -> dict:
         """file kind -> path inside the bundle."""

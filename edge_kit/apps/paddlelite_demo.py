@@ -48,14 +48,14 @@ def _csv(values) -> str:
     return ",".join(f"{v:g}" for v in values)
 
 
-def runtime_note(build_gradle: str, line: int, url: str) -> str:
+def runtime_note(build_gradle: str, line: int, url: str, version: str = "2.10") -> str:
     """What the version gap means; not an exact edit (edgekit knows no verified 2.13 archive URL)."""
-    return (f"{build_gradle}:{line} downloads {url} (Paddle-Lite 2.10); the .nb is written by opt 2.13rc0. "
+    return (f"{build_gradle}:{line} downloads {url} (Paddle-Lite {version}); the .nb is written by opt 2.13rc0. "
             "Paddle-Lite's naive-buffer loader compares the opt version string with its own and logs a warning "
             "(LOG(FATAL) in older releases); the real risk is an op or kernel variant that opt 2.13 emits and "
-            "the 2.10 library lacks, which fails when the predictor is created. Replace that archive with a "
+            f"the {version} library lacks, which fails when the predictor is created. Replace that archive with a "
             "Paddle-Lite 2.13 Android build (the Java API jar + libpaddle_lite_jni.so / C++ lib of the same "
-            "version) to remove the gap. Not checkable here: no ARM device, no 2.10 ARM runtime.")
+            f"version) to remove the gap. Not checkable here: no ARM device, no {version} ARM runtime.")
 
 
 # ------------------------------------------------------------------------------------------------
