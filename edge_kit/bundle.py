@@ -254,7 +254,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
             details["settings"] = settings
         else:
             details.update(_tflite_metadata(art, model_file, contract.kind, names, work))
-        edits = contract.edits(name, len(names))
+        edits = contract.edits_for(src, name, len(names))
         if edits or contract.runtime_note():
             (work / "app_edits.json").write_text(json.dumps({"app": contract.name, "source": f"{contract.repo}@"
                                                              f"{contract.commit}", "edits": [e.as_dict() for e in edits],
@@ -267,7 +267,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
 
         ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names, contract)
         if src.task == "detection":
-            ref["threshold"] = float(details["settings"]["SCORE_THRESHOLD_DEFAULT"])
+            ref["threshold"] = contract.draw_threshold(src, details.get("settings") or {})
             ref["input_wh"] = [src.input_shape[3], src.input_shape[2]]
         (work / CHECK_DIR / "reference.json").write_text(json.dumps(ref, indent=2) + "\n")
         if mask is not None:

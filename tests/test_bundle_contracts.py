@@ -380,7 +380,9 @@ def test_picodet_boxes_must_be_in_frame_pixels(tmp_path):
     info["input_shape"] = [1, 3, 400, 400]
     text = (app / "settings_strings.xml").read_text().replace(">4<", ">400<")
     (app / "settings_strings.xml").write_text(text)
-    ref = {"kind": "boxes", "threshold": 0.3, "input_wh": [400, 400], "rows": [["person", 0.9, 100, 100, 199, 299]]}
+    ref = PicoDetCxx().reference_as_shown(
+        {"kind": "boxes", "threshold": 0.3, "input_wh": [400, 400], "rows": [["person", 0.9, 100, 100, 199, 299.7]]},
+        frame)
     in_frame = np.array([[0, 0.9, 100, 200, 199, 598]], np.float32)            # y doubled: frame is 2x taller
     ok, why = compare(PicoDetCxx().replay(app, info, frame, lambda i: [in_frame, np.array([1], np.int32)]), ref, None)
     assert ok, why
@@ -418,3 +420,105 @@ def test_mediapipe_segmenter_argmax_is_a_true_argmax():
     info = {"input_shape": [1, 3, 2, 2], "num_classes": 3, "metadata": _metadata([127.5] * 3, [127.5] * 3)}
     shown = MediaPipeImageSegmenter().replay(None, info, np.zeros((2, 2, 3), np.uint8), lambda inputs: [logits])
     assert (shown.mask == 2).all()
+
+
+PICODET = "plite-picodet"
+
+
+@pytest.mark.slow
+def test_picodet_bundle_meets_the_demo(yolo_bundle, tmp_path):
+    """edgekit's YOLOv3 under the PicoDet demo's contract: the check frame is twice as tall as the network
+    input, so scale_factor is (0.5, 1.0) and the boxes must come out in frame pixels."""
+    _, std_twin = yolo_bundle
+    good = _bundle(PICODET, YOLO, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed" and "boxes" in r["reason"], r
+    info = json.loads((good / "edgekit_bundle.json").read_text())
+    assert info["app_graph"] == {"kind": "picodet", "bgr_input": True}
+    frame = (good / info["test_image"])
+    from PIL import Image
+
+    assert Image.open(frame).size == (608, 1216)
+    settings = (good / "settings_strings.xml").read_text()
+    assert 'name="MODEL_DIR_DEFAULT">models/' + YOLO in settings and 'name="INPUT_HEIGHT_DEFAULT">608<' in settings
+    # main's bundle (the standard one-input graph): the demo fills GetInput(1) and Paddle-Lite aborts
+    bad = _variant(good, tmp_path, "one_input")
+    shutil.copy2(std_twin, bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed" and "GetInput(1)" in r["reason"], r
+    # the YOLO demo's graph (int32 im_size input, one output, network-pixel boxes) is not this app's
+    bad = _variant(good, tmp_path, "yolo_graph")
+    shutil.copy2(yolo_bundle[0] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r
+
+
+# -- PaddleX Android SDK: segmenter and YOLOv3 detector ------------------------------------------------
+def _paddlex_app(tmp_path: Path, contract, names: list[str], input_hw=(4, 4)) -> Path:
+    from types import SimpleNamespace
+
+    from edge_kit.zoo.registry import Preprocess
+
+    src = SimpleNamespace(name="m", input_shape=(1, 3, *input_hw), weights=None,
+                          preprocess=Preprocess(resize=input_hw, resize_short=None, mean=(0.5,) * 3, std=(0.5,) * 3))
+    app = tmp_path / contract.name
+    assets = app / "app" / "src" / "main" / "assets"
+    for rel, text in (("model/model.nb", "nb"), ("config/model.yml", contract.model_yml(src, names))):
+        (assets / rel).parent.mkdir(parents=True, exist_ok=True)
+        (assets / rel).write_text(text)
+    edits = contract.edits_for(src, "m", len(names))
+    (app / "app_edits.json").write_text(json.dumps({"edits": [e.as_dict() for e in edits]}))
+    return app
+
+
+def test_paddlex_segmenter_reads_label_and_score_maps(tmp_path):
+    """Predictor.java:146-159: getLongData() label map, then getOutput(1) float scores whose class-1 plane
+    Visualize.java draws as alpha*255."""
+    from edge_kit.apps.paddlex_sdk import PaddleXSegmenter
+
+    app = _paddlex_app(tmp_path, PaddleXSegmenter(), ["bg", "person"])
+    frame = np.zeros((8, 6, 3), np.uint8)
+    logits = np.zeros((1, 2, 4, 4), np.float32)
+    logits[0, 1, :2] = 3.0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    label = np.argmax(logits, 1)
+    fed = {}
+
+    def run(inputs):
+        fed["x"] = inputs
+        return [label.astype(np.int64), probs]
+
+    shown = PaddleXSegmenter().replay(app, {}, frame, run)
+    assert fed["x"][0].shape == (1, 3, 4, 4) and len(fed["x"]) == 1 and (shown.mask == label[0]).all()
+    with pytest.raises(ContractBreak, match="getLongData"):       # main's int32 label map
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int32)])
+    with pytest.raises(ContractBreak, match="getOutput\\(1\\)"):  # one output
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int64)])
+    with pytest.raises(ContractBreak, match="255"):               # logits as the score map
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int64), logits])
+
+
+def test_paddlex_detector_feeds_the_original_size(tmp_path):
+    """Predictor.java:97-101: Model 'YOLOv3' gets getInput(1) = int32 {height, width} of the ORIGINAL image;
+    rows come back in its pixels; Visualize.java:45 draws from 0.5 (edited for untrained weights)."""
+    from edge_kit.apps.paddlex_sdk import PaddleXDetector
+
+    app = _paddlex_app(tmp_path, PaddleXDetector(), ["person", "car"])
+    assert "0.01" in json.loads((app / "app_edits.json").read_text())["edits"][0]["new"]
+    frame = np.zeros((8, 4, 3), np.uint8)
+    fed = {}
+    rows = np.array([[1, 0.5, 1.0, 2.0, 3.0, 6.0], [0, 0.001, 0, 0, 1, 1]], np.float32)
+
+    def run(inputs):
+        fed["x"] = inputs
+        return [rows]
+
+    shown = PaddleXDetector().replay(app, {}, frame, run)
+    assert fed["x"][1].dtype == np.int32 and fed["x"][1].tolist() == [[8, 4]]
+    assert [s[0] for s in shown.items] == ["car"]
+    _, _, x, y, w, h = shown.items[0]
+    assert (x, y) == (1 / 4, 2 / 8) and abs(w - (2 / 4 + 1 / 4)) < 1e-6 and abs(h - (4 / 8 + 1 / 4)) < 1e-6
+    (app / "app_edits.json").write_text(json.dumps({"edits": []}))   # the SDK as shipped: 0.5
+    assert [s[0] for s in PaddleXDetector().replay(app, {}, frame, run).items] == ["car"]
+    rows[0, 1] = 0.3
+    assert PaddleXDetector().replay(app, {}, frame, run).items == []

@@ -94,6 +94,14 @@ class Contract:
     def edits(self, model_dir: str, num_classes: int) -> list[Edit]:
         return []
 
+    def edits_for(self, source, model_dir: str, num_classes: int) -> list[Edit]:
+        """The edits for this model (most apps need only the folder name and the class count)."""
+        return self.edits(model_dir, num_classes)
+
+    def draw_threshold(self, source, settings: dict) -> float:
+        """The score from which a detection app draws a box (what the reference is cut at)."""
+        return float(settings["SCORE_THRESHOLD_DEFAULT"])
+
     def runtime_note(self) -> str:
         """What the app's runtime version means for edgekit's artifact."""
         from edge_kit.apps.paddlelite_demo import runtime_note
@@ -110,6 +118,10 @@ class Contract:
     def replay(self, bundle: Path, info: dict, image: np.ndarray, run) -> Shown:
         """`image` is the decoded test picture (HxWx3 uint8 RGB); `run(inputs)` runs the x86 twin."""
         raise NotImplementedError
+
+    def reference_as_shown(self, ref: dict, image: np.ndarray) -> dict:
+        """edgekit's reference as a correct app would display it for `image` (default: as computed)."""
+        return ref
 
     def src(self, path: str, line) -> str:
         return f"{self.app_dir}/{path}:{line}"

@@ -9,6 +9,8 @@ program like every zoo graph):
   channel_softmax  per-pixel probabilities (the Task Library's segmenter argmax starts from 0.0)
   label_dtype int64 label maps for apps that read data<int64_t>() / getLongData()
   kind=yolo   a second input im_size int32 [1,2] = (width, height) feeding yolo_box, as the YOLO demo does
+  im_size_hw  (kind=yolo) im_size is already (height, width), as the PaddleX SDK feeds the original size
+  score_output  (segmenters) a second output: per-pixel softmax [N,C,H,W] beside the label map (PaddleX SDK)
   kind=picodet  PaddleDetection's export contract, as the PicoDet demo feeds and reads it: a second input
               scale_factor float32 [1,2] = (input_h / frame_h, input_w / frame_w); boxes come out in the
               camera frame's pixels (yolo_box decodes to input size / scale_factor, as PaddleDetection's
@@ -70,7 +72,7 @@ def wrap(net, app_graph: dict):
             if self.cfg.get("pixel_norm"):
                 x = x * self.mul + self.add
             if self.cfg.get("kind") == "yolo":
-                return _yolo_deploy(self.net, self.net(x), extra)
+                return _yolo_deploy(self.net, self.net(x), extra, bool(self.cfg.get("im_size_hw")))
             if self.cfg.get("kind") == "picodet":
                 return _picodet_deploy(self.net, self.net(x), extra, image.shape[2], image.shape[3])
             y = self.net(x)
@@ -79,7 +81,10 @@ def wrap(net, app_graph: dict):
             if self.cfg.get("channel_softmax"):       # per-pixel class probabilities, NCHW
                 y = F.softmax(y, axis=1)
             if self.cfg.get("label_dtype"):
-                y = _argmax(y, 1, self.cfg["label_dtype"])
+                label = _argmax(y, 1, self.cfg["label_dtype"])
+                if self.cfg.get("score_output"):
+                    return label, F.softmax(y, axis=1)
+                return label
             return y
 
     layer = AppGraph()
@@ -88,14 +93,17 @@ def wrap(net, app_graph: dict):
     return layer
 
 
-def _yolo_deploy(net, raw, im_size):
+def _yolo_deploy(net, raw, im_size, im_size_hw: bool = False):
     """edge_kit.zoo.yolov3's in-graph decode + NMS, with the image size an input: the YOLO demo fills
     GetInput(1) with {width, height} (Pipeline.cc:83-87); yolo_box's ImgSize is (height, width)."""
     import paddle
 
     from edge_kit.zoo.yolov3 import decode_and_nms
 
-    hw = paddle.concat([im_size[:, 1:2], im_size[:, 0:1]], axis=1)
+    if im_size_hw:   # the PaddleX SDK feeds {height, width} of the original image (Predictor.java:97-101)
+        hw = im_size
+    else:
+        hw = paddle.concat([im_size[:, 1:2], im_size[:, 0:1]], axis=1)
     return decode_and_nms(raw, hw, net.cfg, net.num_classes)
 
 

@@ -90,6 +90,21 @@ class PicoDetCxx(YoloCxx):
         """The second input for the conversion's parity runs: the check frame's scale_factor."""
         return {"scale_factor": np.tile(np.array([[1.0 / self.FRAME_ROWS_SCALE, 1.0]], np.float32), (n, 1))}
 
+    def reference_as_shown(self, ref, image):
+        """A correct PicoDet demo draws the reference boxes in frame pixels truncated to int (Pipeline.cc:104-107);
+        kept in compare()'s network-pixel convention (x2 = x + w*W - 1, see replay). Without this a correct
+        8-pixel-wide box loses up to a pixel per edge and fails the IoU bar."""
+        if ref.get("kind") != "boxes":
+            return ref
+        w, h = ref["input_wh"]
+        rows, cols = image.shape[:2]
+        sx, sy = cols / w, rows / h
+        out = []
+        for name, score, x1, y1, x2, y2 in ref["rows"]:
+            fx1, fy1, fx2, fy2 = int(x1 * sx), int(y1 * sy), int(x2 * sx), int(y2 * sy)
+            out.append([name, score, fx1 / sx, fy1 / sy, fx2 / sx, fy2 / sy])
+        return {**ref, "rows": out}
+
     def replay(self, bundle, info, image, run):
         settings = read_strings(bundle / "settings_strings.xml")
         assets = bundle / "app" / "src" / "main" / "assets"
