@@ -522,3 +522,31 @@ def test_paddlex_detector_feeds_the_original_size(tmp_path):
     assert [s[0] for s in PaddleXDetector().replay(app, {}, frame, run).items] == ["car"]
     rows[0, 1] = 0.3
     assert PaddleXDetector().replay(app, {}, frame, run).items == []
+
+
+@pytest.mark.slow
+def test_mediapipe_classifier_bundle(task_classifier, tmp_path):
+    """MediaPipe takes one normalisation range for all channels: its bundle folds ImageNet's per-channel
+    mean/std into the graph (metadata mean 0, std 1); the Task Library bundle is refused by it."""
+    good = _bundle("mediapipe", CLS, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    info = json.loads((good / "edgekit_bundle.json").read_text())
+    unit = info["metadata"]["subgraph_metadata"][0]["input_tensor_metadata"][0]["process_units"][0]
+    assert unit["options"] == {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]}
+    assert info["app_graph"]["pixel_norm"]["std"] == [0.229, 0.224, 0.225]
+    task_bundle = _variant(task_classifier[0], tmp_path, "task_for_mediapipe")
+    meta = json.loads((task_bundle / "edgekit_bundle.json").read_text())
+    (task_bundle / "edgekit_bundle.json").write_text(json.dumps({**meta, "app": "mediapipe-classifier"}))
+    r = _check(task_bundle)
+    assert r["status"] == "failed" and "per-channel" in r["reason"], r
+
+
+@pytest.mark.slow
+def test_mediapipe_segmenter_takes_the_task_library_file(tmp_path):
+    good = _bundle("mediapipe", SEG, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    task = _bundle("tflite-task", SEG, tmp_path)
+    model = json.loads((good / "edgekit_bundle.json").read_text())["model_file"]
+    assert (good / model).read_bytes() == (task / model).read_bytes()

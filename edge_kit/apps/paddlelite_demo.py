@@ -509,7 +509,10 @@ class YoloCxx(Contract):
         return {"model": f"app/src/main/assets/models/{model_dir}/model.nb",
                 "labels": f"app/src/main/assets/labels/{label_file}", "image": "edgekit_check/edgekit_sample.png"}
 
-    def replay(self, bundle, info, image, run):
+    def feed(self, bundle, info, image) -> tuple[dict, list[str], int, int, np.ndarray]:
+        """What both detection demos do before their second input: settings, the model folder the app
+        loads, labels (every line), input 0 (resize, BGRA2RGB on RGBA = B,G,R, /255, mean/std).
+        Returns (settings, labels, width, height, input 0)."""
         settings = read_strings(bundle / "settings_strings.xml")
         assets = bundle / "app" / "src" / "main" / "assets"
         folder = setting(settings, self.DEFAULTS, "MODEL_DIR_DEFAULT")
@@ -519,15 +522,19 @@ class YoloCxx(Contract):
         labels = raw.split("\n")                      # while (file) { getline; push_back } keeps a last ""
         w, h = int(setting(settings, self.DEFAULTS, "INPUT_WIDTH_DEFAULT")), \
             int(setting(settings, self.DEFAULTS, "INPUT_HEIGHT_DEFAULT"))
-        mean, std = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT")), \
-            floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT"))
+        # Utils.parseFloatsFromString trims every piece
+        mean = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT").replace(" ", ""))
+        std = floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT").replace(" ", ""))
         if [h, w] != list(info["input_shape"][2:]):
             # The exported graph's upsampling sizes are constants of its input size: another size
             # breaks the FPN concatenations (or silently shifts boxes), so it is a contract break.
             raise ContractBreak(f"the app feeds {w}x{h} (INPUT_WIDTH/HEIGHT_DEFAULT); the model is fixed at "
                                 f"{info['input_shape'][3]}x{info['input_shape'][2]}")
         x = resize_bilinear(image, h, w)[..., ::-1].astype(np.float32) / 255.0
-        x = nchw((x - np.float32(mean)) / np.float32(std))
+        return settings, labels, w, h, nchw((x - np.float32(mean)) / np.float32(std))
+
+    def replay(self, bundle, info, image, run):
+        settings, labels, w, h, x = self.feed(bundle, info, image)
         out = run([x, np.array([[w, h]], np.int32)])[0]
         if out.dtype != np.float32 or out.size % 6:
             raise ContractBreak(f"output {out.dtype} {out.shape}: Pipeline.cc reads float rows of 6")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_kit.apps.contract import ContractBreak, Shown, Term, floats, nchw, read_strings, resize_bilinear, setting
+from edge_kit.apps.contract import ContractBreak, Shown, Term, setting
 from edge_kit.apps.paddlelite_demo import YoloCxx
 
 
@@ -106,23 +106,10 @@ class PicoDetCxx(YoloCxx):
         return {**ref, "rows": out}
 
     def replay(self, bundle, info, image, run):
-        settings = read_strings(bundle / "settings_strings.xml")
-        assets = bundle / "app" / "src" / "main" / "assets"
-        folder = setting(settings, self.DEFAULTS, "MODEL_DIR_DEFAULT")
-        if not (assets / folder / "model.nb").exists():
-            raise ContractBreak(f"the app loads assets/{folder}/model.nb, which the bundle does not provide")
-        labels = (assets / setting(settings, self.DEFAULTS, "LABEL_PATH_DEFAULT")).read_bytes().decode().split("\n")
-        w, h = int(setting(settings, self.DEFAULTS, "INPUT_WIDTH_DEFAULT")), \
-            int(setting(settings, self.DEFAULTS, "INPUT_HEIGHT_DEFAULT"))
-        mean = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT").replace(" ", ""))
-        std = floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT").replace(" ", ""))
-        if [h, w] != list(info["input_shape"][2:]):
-            raise ContractBreak(f"the app feeds {w}x{h} (INPUT_WIDTH/HEIGHT_DEFAULT); the model is fixed at "
-                                f"{info['input_shape'][3]}x{info['input_shape'][2]}")
+        settings, labels, w, h, x = self.feed(bundle, info, image)
         rows, cols = image.shape[:2]
         scale = np.array([[h / rows, w / cols]], np.float32)                          # Pipeline.cc:68-74
-        x = resize_bilinear(image, h, w)[..., ::-1].astype(np.float32) / 255.0        # BGRA2RGB on RGBA
-        outs = run([nchw((x - np.float32(mean)) / np.float32(std)), scale])
+        outs = run([x, scale])
         if len(outs) < 2:
             raise ContractBreak(f"the app reads GetOutput(1) (bbox_num); the model has {len(outs)} output(s): "
                                 "Paddle-Lite aborts (Check failed)")
