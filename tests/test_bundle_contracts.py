@@ -550,3 +550,31 @@ def test_mediapipe_segmenter_takes_the_task_library_file(tmp_path):
     task = _bundle("tflite-task", SEG, tmp_path)
     model = json.loads((good / "edgekit_bundle.json").read_text())["model_file"]
     assert (good / model).read_bytes() == (task / model).read_bytes()
+
+
+@pytest.mark.slow
+def test_paddlex_sdk_segmenter_bundle(seg_bundles, tmp_path):
+    """main refused it; now: int64 label map + probability score map, checked by replay. The plite-seg-cxx
+    graph (int64 label map only) is what the SDK cannot take: it reads getOutput(1)."""
+    good = _bundle("paddlex-sdk", SEG, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    assert "segmenter" in (good / "app" / "src" / "main" / "assets" / "config" / "model.yml").read_text()
+    bad = _variant(good, tmp_path, "one_output")
+    shutil.copy2(seg_bundles[0]["plite-seg-cxx"] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r
+
+
+@pytest.mark.slow
+def test_paddlex_sdk_yolo_bundle(yolo_bundle, tmp_path):
+    """main refused it; now: the original frame's {height, width} as im_size (a frame twice as tall as the
+    network input), boxes in its pixels. The YOLO demo's graph ({width, height}, swapped) fails it."""
+    good = _bundle("paddlex-sdk", YOLO, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed" and "boxes" in r["reason"], r
+    assert json.loads((good / "app_edits.json").read_text())["edits"][0]["file"].endswith("Visualize.java")
+    bad = _variant(good, tmp_path, "wh_graph")
+    shutil.copy2(yolo_bundle[0] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r

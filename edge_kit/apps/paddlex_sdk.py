@@ -42,9 +42,6 @@ class PaddleXClassifier(Contract):
              f"{SDK}/preprocess/Transforms.java:118-123"),
         Term("classifier output", "getFloatData(); top-1 by '>' against max_score = 0 (logits <= 0 give index 0)",
              f"{SDK}/Predictor.java:186-206"),
-        Term("segmenter outputs", "getOutput(0).getLongData() label map AND getOutput(1).getFloatData() scores",
-             f"{SDK}/Predictor.java:160-180"),
-        Term("YOLOv3 input 1", "int32 [1,2] = original image (height, width)", f"{SDK}/Predictor.java:107-112"),
     )
 
     def app_graph(self, source):
@@ -135,9 +132,6 @@ class PaddleXClassifier(Contract):
         return Shown("topk", [(labels[best], score)])
 
 
-_SDK13 = f"{SDK}"   # paths below are read at RELEASE_1_3
-
-
 class PaddleXSegmenter(PaddleXClassifier):
     name = "paddlex-sdk-segmenter"
     title = "PaddleX Android SDK (segmenter)"
@@ -224,6 +218,10 @@ class PaddleXDetector(PaddleXClassifier):
 
     def app_graph(self, source):
         return {"kind": "yolo", "im_size_hw": True}
+
+    def asset_paths(self, model_dir, label_file):
+        # a lossless test frame: an untrained YOLO scores like a detector only on its calibration images
+        return {**super().asset_paths(model_dir, label_file), "image": "edgekit_check/edgekit_sample.png"}
 
     def model_name(self, source):
         return "YOLOv3"          # Predictor.java:97 compares Model with "YOLOv3" to feed im_size
