@@ -131,6 +131,13 @@ class Contract:
                 "app_dir": self.app_dir, "terms": [t.__dict__ for t in self.terms]}
 
 
+def zoo_yolo_only(source, app: str, graph: str) -> Optional[str]:
+    """Detection apps that decode nothing themselves get a graph edgekit builds from its own YOLOv3."""
+    if source.kind != "zoo" or "YOLO" not in source.name.upper():
+        return f"{app} decodes nothing itself: edgekit builds {graph} for zoo YOLOv3 models only"
+    return None
+
+
 def _apps_for(task: str) -> list[str]:
     from edge_kit.apps import APPS
 

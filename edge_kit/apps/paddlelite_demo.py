@@ -21,7 +21,7 @@ import numpy as np
 
 from edge_kit.postprocess.yolo import COCO_YOLO
 from edge_kit.apps.contract import (Contract, ContractBreak, Edit, Shown, Term, edited_value, edits_applied, floats,
-                                    nchw, quoted, read_strings, resize_bilinear, setting)
+                                    nchw, quoted, read_strings, resize_bilinear, setting, zoo_yolo_only)
 
 REPO = "PaddlePaddle/Paddle-Lite-Demo"
 COMMIT = "82f329f38f2c8066c89149a88588d24b8185536b"
@@ -482,12 +482,7 @@ class YoloCxx(Contract):
         )
 
     def refuse(self, source):
-        why = super().refuse(source)
-        if why:
-            return why
-        if source.kind != "zoo" or "YOLO" not in source.name.upper():
-            return "the YOLO demo decodes nothing itself: edgekit builds its two-input graph for zoo YOLOv3 models only"
-        return None
+        return super().refuse(source) or zoo_yolo_only(source, "the YOLO demo", "its two-input graph")
 
     def app_graph(self, source):
         return {"kind": "yolo", "bgr_input": True}

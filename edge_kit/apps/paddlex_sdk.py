@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_kit.apps.contract import (Contract, ContractBreak, Edit, Shown, Term, edited_value, edits_applied, nchw,
-                                    resize_bilinear)
+                                    resize_bilinear, zoo_yolo_only)
 
 REPO = "PaddlePaddle/PaddleX"
 RELEASE_1_3 = "a76b3413e370dda825f0220fcfb68b3e1ad4027c"   # branch release/1.3, the SDK's segmenter/detector paths
@@ -209,12 +209,7 @@ class PaddleXDetector(PaddleXClassifier):
     )
 
     def refuse(self, source):
-        why = Contract.refuse(self, source)
-        if why:
-            return why
-        if source.kind != "zoo" or "YOLO" not in source.name.upper():
-            return "the PaddleX SDK decodes nothing itself: edgekit builds its YOLOv3 graph for zoo YOLOv3 models only"
-        return None
+        return Contract.refuse(self, source) or zoo_yolo_only(source, "the PaddleX SDK", "its YOLOv3 graph")
 
     def app_graph(self, source):
         return {"kind": "yolo", "im_size_hw": True}

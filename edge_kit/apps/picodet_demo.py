@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_kit.apps.contract import ContractBreak, Shown, Term, setting
+from edge_kit.apps.contract import Contract, ContractBreak, Shown, Term, setting, zoo_yolo_only
 from edge_kit.apps.paddlelite_demo import YoloCxx
 
 
@@ -65,11 +65,9 @@ class PicoDetCxx(YoloCxx):
         )
 
     def refuse(self, source):
-        why = super().refuse(source)
-        if why and "YOLO demo" in why:
-            return ("the PicoDet demo decodes nothing itself: edgekit builds its graph (scale_factor input, frame-pixel "
-                    "boxes, bbox_num output) for zoo YOLOv3 models only; edgekit's zoo has no PicoDet network")
-        return why
+        return Contract.refuse(self, source) or zoo_yolo_only(
+            source, "the PicoDet demo", "its graph (scale_factor input, frame-pixel boxes, bbox_num output; the zoo "
+            "has no PicoDet network)")
 
     def app_graph(self, source):
         return {"kind": "picodet", "bgr_input": True}
