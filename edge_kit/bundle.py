@@ -45,7 +45,7 @@ def _num_outputs(art: Artifact) -> int:
     return max(1, int(shape[-1])) if shape[-1] and shape[-1] > 0 else 1
 
 
-def _sample_image(path: Path, src) -> None:
+def _sample_image(path: Path, src, contract) -> None:
     """The test picture. An untrained detector scores like a detector only on the images its objectness
     prior was calibrated on, so a zoo YOLO without weights gets its first calibration image, lossless
     (PNG) and at the network size (the app's resize is then exact)."""
@@ -61,6 +61,7 @@ def _sample_image(path: Path, src) -> None:
         img = natural_images(max(2, min(8, CALIB_PIXELS // (h * w))), h, w, CALIB_SEED)[0]
     else:
         img = natural_image(*CHECK_IMAGE_HW, seed=2024)
+    img = contract.camera_frame(img)
     Image.fromarray(img).save(path, **({"quality": 92} if path.suffix == ".jpg" else {}))
 
 
@@ -99,6 +100,8 @@ def _adapted_pipeline(src, contract, log):
 
     class AppPipeline(Pipeline):
         def extra_inputs(self, images):
+            if adapt.get("kind") == "picodet":
+                return contract.extra_parity_input(len(images))
             if adapt.get("kind") != "yolo":
                 return {}
             n, _, h, w = images.shape   # the YOLO demo's im_size: {width, height} of the network input
@@ -235,7 +238,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
         model_file = work / paths["model"]
         model_file.parent.mkdir(parents=True, exist_ok=True)
         image_rel = paths.get("image", "edgekit_check/edgekit_sample.jpg")
-        _sample_image(work / image_rel, src)
+        _sample_image(work / image_rel, src, contract)
         details: dict = {}
         if contract.runtime == "paddlelite":
             shutil.copy2(art.path, model_file)
@@ -251,7 +254,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
             details["settings"] = settings
         else:
             details.update(_tflite_metadata(art, model_file, contract.kind, names, work))
-        edits = contract.edits(name, len(names))
+        edits = contract.edits_for(src, name, len(names))
         if edits or contract.runtime_note():
             (work / "app_edits.json").write_text(json.dumps({"app": contract.name, "source": f"{contract.repo}@"
                                                              f"{contract.commit}", "edits": [e.as_dict() for e in edits],
@@ -264,7 +267,7 @@ def bundle(model: Optional[str] = None, *, app: str, out_dir: str, precision: st
 
         ref, mask = _reference(src, log, np.asarray(Image.open(work / image_rel).convert("RGB")), names, contract)
         if src.task == "detection":
-            ref["threshold"] = float(details["settings"]["SCORE_THRESHOLD_DEFAULT"])
+            ref["threshold"] = contract.draw_threshold(src, details.get("settings") or {})
             ref["input_wh"] = [src.input_shape[3], src.input_shape[2]]
         (work / CHECK_DIR / "reference.json").write_text(json.dumps(ref, indent=2) + "\n")
         if mask is not None:

@@ -57,7 +57,9 @@ def test_unsupported_pairs_refused_before_converting(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bundle_mod, "_convert_for", no_conversion)
     for model, app, words in (("YOLOv3-MobileNetV1", "tflite-task", "TFLite_Detection_PostProcess"),
+                              ("YOLOv3-MobileNetV1", "mediapipe", "DETECTOR_METADATA"),
                               (CLS, "plite-yolo", "runs detection models"),
+                              (CLS, "plite-picodet", "runs detection models"),
                               (CLS, "plite-seg-java", "runs semantic_segmentation models"),
                               (SEG, "plite-cls-cxx", "runs classification models")):
         t0 = time.time()
@@ -322,3 +324,259 @@ def test_task_image_segmenter_bundle(tmp_path_factory):
     r = _check(good)
     assert r["status"] == "passed", r
     assert json.loads((good / "edgekit_bundle.json").read_text())["app_graph"]["channel_softmax"] is True
+
+
+# -- the PicoDet demo (object_detection/android/app/cxx/picodet_detection_demo) ---------------------------
+def _picodet_app(tmp_path: Path, rows: int = 8, cols: int = 4) -> tuple[Path, dict, np.ndarray]:
+    """A bundle folder the PicoDet replay can read (settings, model folder, labels) without a model."""
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app = tmp_path / "app_bundle"
+    assets = app / "app" / "src" / "main" / "assets"
+    (assets / "models" / "m").mkdir(parents=True)
+    (assets / "models" / "m" / "model.nb").write_bytes(b"nb")
+    (assets / "labels").mkdir()
+    (assets / "labels" / "l.txt").write_text("person\ncar\n")
+    settings = {**PicoDetCxx.DEFAULTS, "MODEL_DIR_DEFAULT": "models/m", "LABEL_PATH_DEFAULT": "labels/l.txt",
+                "INPUT_WIDTH_DEFAULT": "4", "INPUT_HEIGHT_DEFAULT": "4", "SCORE_THRESHOLD_DEFAULT": "0.3"}
+    (app / "settings_strings.xml").write_text(_old_settings_xml(settings))
+    return app, {"input_shape": [1, 3, 4, 4]}, np.zeros((rows, cols, 3), np.uint8)
+
+
+def test_picodet_replay_reads_the_model_as_the_demo_does(tmp_path):
+    """Pipeline.cc: GetInput(1) = float {H/rows, W/cols}; only bbox_num[0] rows of output 0 are read, boxes
+    truncated to int in frame pixels; GetOutput(1) must exist; rows below SCORE_THRESHOLD are skipped."""
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app, info, frame = _picodet_app(tmp_path)
+    fed = {}
+    rows = np.array([[1, 0.9, 1.7, 2.2, 3.9, 6.8], [0, 0.1, 0, 0, 1, 1], [0, 0.8, 0, 0, 1, 1]], np.float32)
+
+    def run(inputs):
+        fed["inputs"] = inputs
+        return [rows, np.array([2], np.int32)]
+
+    shown = PicoDetCxx().replay(app, info, frame, run)
+    scale = fed["inputs"][1]
+    assert scale.dtype == np.float32 and scale.tolist() == [[0.5, 1.0]]       # {4/8 rows, 4/4 cols}
+    assert fed["inputs"][0].shape == (1, 3, 4, 4)
+    assert len(shown.items) == 1                  # row 1 under the threshold, row 2 beyond bbox_num
+    name, score, x, y, w, h = shown.items[0]
+    assert name == "car" and abs(score - 0.9) < 1e-6
+    assert (x, y) == (1 / 4, 2 / 8) and abs(w - (2 / 4 + 1 / 4)) < 1e-6 and abs(h - (4 / 8 + 1 / 4)) < 1e-6
+    with pytest.raises(ContractBreak, match="GetOutput"):   # the YOLO demo's graph: one output
+        PicoDetCxx().replay(app, info, frame, lambda inputs: [rows])
+    with pytest.raises(ContractBreak, match="reads past"):
+        PicoDetCxx().replay(app, info, frame, lambda inputs: [rows, np.array([5], np.int32)])
+
+
+def test_picodet_boxes_must_be_in_frame_pixels(tmp_path):
+    """A graph that ignores scale_factor (boxes in network pixels) draws them in the wrong place on a frame
+    that is not the network's size: compare() fails it; frame-pixel boxes pass."""
+    from edge_kit.apps.check import compare
+    from edge_kit.apps.picodet_demo import PicoDetCxx
+
+    app, info, frame = _picodet_app(tmp_path, rows=800, cols=400)
+    info["input_shape"] = [1, 3, 400, 400]
+    text = (app / "settings_strings.xml").read_text().replace(">4<", ">400<")
+    (app / "settings_strings.xml").write_text(text)
+    ref = PicoDetCxx().reference_as_shown(
+        {"kind": "boxes", "threshold": 0.3, "input_wh": [400, 400], "rows": [["person", 0.9, 100, 100, 199, 299.7]]},
+        frame)
+    in_frame = np.array([[0, 0.9, 100, 200, 199, 598]], np.float32)            # y doubled: frame is 2x taller
+    ok, why = compare(PicoDetCxx().replay(app, info, frame, lambda i: [in_frame, np.array([1], np.int32)]), ref, None)
+    assert ok, why
+    in_network = np.array([[0, 0.9, 100, 100, 199, 299]], np.float32)
+    ok, why = compare(PicoDetCxx().replay(app, info, frame, lambda i: [in_network, np.array([1], np.int32)]), ref, None)
+    assert not ok and "IoU" in why
+
+
+# -- MediaPipe Tasks ----------------------------------------------------------------------------------
+def _metadata(mean, std) -> dict:
+    unit = {"options_type": "NormalizationOptions", "options": {"mean": mean, "std": std}}
+    return {"subgraph_metadata": [{"input_tensor_metadata": [{"process_units": [unit]}]}]}
+
+
+def test_mediapipe_refuses_per_channel_normalisation():
+    """image_preprocessing_graph.cc:89-96: one float range for all channels. The Task Library bundle of an
+    ImageNet classifier (per-channel mean/std) is not loaded by MediaPipe; equal values are."""
+    from edge_kit.apps.mediapipe_tasks import MediaPipeImageClassifier
+
+    image = np.full((2, 2, 3), 255, np.uint8)
+    info = {"input_shape": [1, 3, 2, 2], "metadata": _metadata([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])}
+    with pytest.raises(ContractBreak, match="per-channel"):
+        MediaPipeImageClassifier().preprocess(image, info)
+    info["metadata"] = _metadata([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    assert (MediaPipeImageClassifier().preprocess(image, info) == 255.0).all()
+
+
+def test_mediapipe_segmenter_argmax_is_a_true_argmax():
+    """tensors_to_segmentation_calculator.cc:185-189 (std::max_element), unlike the Task Library's
+    argmax from 0.0: all-negative logits still give their argmax."""
+    from edge_kit.apps.mediapipe_tasks import MediaPipeImageSegmenter
+
+    logits = np.full((1, 2, 2, 3), -1.0, np.float32)
+    logits[..., 2] = -0.5
+    info = {"input_shape": [1, 3, 2, 2], "num_classes": 3, "metadata": _metadata([127.5] * 3, [127.5] * 3)}
+    shown = MediaPipeImageSegmenter().replay(None, info, np.zeros((2, 2, 3), np.uint8), lambda inputs: [logits])
+    assert (shown.mask == 2).all()
+
+
+PICODET = "plite-picodet"
+
+
+@pytest.mark.slow
+def test_picodet_bundle_meets_the_demo(yolo_bundle, tmp_path):
+    """edgekit's YOLOv3 under the PicoDet demo's contract: the check frame is twice as tall as the network
+    input, so scale_factor is (0.5, 1.0) and the boxes must come out in frame pixels."""
+    _, std_twin = yolo_bundle
+    good = _bundle(PICODET, YOLO, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed" and "boxes" in r["reason"], r
+    info = json.loads((good / "edgekit_bundle.json").read_text())
+    assert info["app_graph"] == {"kind": "picodet", "bgr_input": True}
+    frame = (good / info["test_image"])
+    from PIL import Image
+
+    assert Image.open(frame).size == (608, 1216)
+    settings = (good / "settings_strings.xml").read_text()
+    assert 'name="MODEL_DIR_DEFAULT">models/' + YOLO in settings and 'name="INPUT_HEIGHT_DEFAULT">608<' in settings
+    # main's bundle (the standard one-input graph): the demo fills GetInput(1) and Paddle-Lite aborts
+    bad = _variant(good, tmp_path, "one_input")
+    shutil.copy2(std_twin, bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed" and "GetInput(1)" in r["reason"], r
+    # the YOLO demo's graph (int32 im_size input, one output, network-pixel boxes) is not this app's
+    bad = _variant(good, tmp_path, "yolo_graph")
+    shutil.copy2(yolo_bundle[0] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r
+
+
+# -- PaddleX Android SDK: segmenter and YOLOv3 detector ------------------------------------------------
+def _paddlex_app(tmp_path: Path, contract, names: list[str], input_hw=(4, 4)) -> Path:
+    from types import SimpleNamespace
+
+    from edge_kit.zoo.registry import Preprocess
+
+    src = SimpleNamespace(name="m", input_shape=(1, 3, *input_hw), weights=None,
+                          preprocess=Preprocess(resize=input_hw, resize_short=None, mean=(0.5,) * 3, std=(0.5,) * 3))
+    app = tmp_path / contract.name
+    assets = app / "app" / "src" / "main" / "assets"
+    for rel, text in (("model/model.nb", "nb"), ("config/model.yml", contract.model_yml(src, names))):
+        (assets / rel).parent.mkdir(parents=True, exist_ok=True)
+        (assets / rel).write_text(text)
+    edits = contract.edits_for(src, "m", len(names))
+    (app / "app_edits.json").write_text(json.dumps({"edits": [e.as_dict() for e in edits]}))
+    return app
+
+
+def test_paddlex_segmenter_reads_label_and_score_maps(tmp_path):
+    """Predictor.java:146-159: getLongData() label map, then getOutput(1) float scores whose class-1 plane
+    Visualize.java draws as alpha*255."""
+    from edge_kit.apps.paddlex_sdk import PaddleXSegmenter
+
+    app = _paddlex_app(tmp_path, PaddleXSegmenter(), ["bg", "person"])
+    frame = np.zeros((8, 6, 3), np.uint8)
+    logits = np.zeros((1, 2, 4, 4), np.float32)
+    logits[0, 1, :2] = 3.0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    label = np.argmax(logits, 1)
+    fed = {}
+
+    def run(inputs):
+        fed["x"] = inputs
+        return [label.astype(np.int64), probs]
+
+    shown = PaddleXSegmenter().replay(app, {}, frame, run)
+    assert fed["x"][0].shape == (1, 3, 4, 4) and len(fed["x"]) == 1 and (shown.mask == label[0]).all()
+    with pytest.raises(ContractBreak, match="getLongData"):       # main's int32 label map
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int32)])
+    with pytest.raises(ContractBreak, match="getOutput\\(1\\)"):  # one output
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int64)])
+    with pytest.raises(ContractBreak, match="255"):               # logits as the score map
+        PaddleXSegmenter().replay(app, {}, frame, lambda i: [label.astype(np.int64), logits])
+
+
+def test_paddlex_detector_feeds_the_original_size(tmp_path):
+    """Predictor.java:97-101: Model 'YOLOv3' gets getInput(1) = int32 {height, width} of the ORIGINAL image;
+    rows come back in its pixels; Visualize.java:45 draws from 0.5 (edited for untrained weights)."""
+    from edge_kit.apps.paddlex_sdk import PaddleXDetector
+
+    app = _paddlex_app(tmp_path, PaddleXDetector(), ["person", "car"])
+    assert "0.01" in json.loads((app / "app_edits.json").read_text())["edits"][0]["new"]
+    frame = np.zeros((8, 4, 3), np.uint8)
+    fed = {}
+    rows = np.array([[1, 0.5, 1.0, 2.0, 3.0, 6.0], [0, 0.001, 0, 0, 1, 1]], np.float32)
+
+    def run(inputs):
+        fed["x"] = inputs
+        return [rows]
+
+    shown = PaddleXDetector().replay(app, {}, frame, run)
+    assert fed["x"][1].dtype == np.int32 and fed["x"][1].tolist() == [[8, 4]]
+    assert [s[0] for s in shown.items] == ["car"]
+    _, _, x, y, w, h = shown.items[0]
+    assert (x, y) == (1 / 4, 2 / 8) and abs(w - (2 / 4 + 1 / 4)) < 1e-6 and abs(h - (4 / 8 + 1 / 4)) < 1e-6
+    (app / "app_edits.json").write_text(json.dumps({"edits": []}))   # the SDK as shipped: 0.5
+    assert [s[0] for s in PaddleXDetector().replay(app, {}, frame, run).items] == ["car"]
+    rows[0, 1] = 0.3
+    assert PaddleXDetector().replay(app, {}, frame, run).items == []
+
+
+@pytest.mark.slow
+def test_mediapipe_classifier_bundle(task_classifier, tmp_path):
+    """MediaPipe takes one normalisation range for all channels: its bundle folds ImageNet's per-channel
+    mean/std into the graph (metadata mean 0, std 1); the Task Library bundle is refused by it."""
+    good = _bundle("mediapipe", CLS, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    info = json.loads((good / "edgekit_bundle.json").read_text())
+    unit = info["metadata"]["subgraph_metadata"][0]["input_tensor_metadata"][0]["process_units"][0]
+    assert unit["options"] == {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]}
+    assert info["app_graph"]["pixel_norm"]["std"] == [0.229, 0.224, 0.225]
+    task_bundle = _variant(task_classifier[0], tmp_path, "task_for_mediapipe")
+    meta = json.loads((task_bundle / "edgekit_bundle.json").read_text())
+    (task_bundle / "edgekit_bundle.json").write_text(json.dumps({**meta, "app": "mediapipe-classifier"}))
+    r = _check(task_bundle)
+    assert r["status"] == "failed" and "per-channel" in r["reason"], r
+
+
+@pytest.mark.slow
+def test_mediapipe_segmenter_takes_the_task_library_file(tmp_path):
+    good = _bundle("mediapipe", SEG, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    task = _bundle("tflite-task", SEG, tmp_path)
+    mine, theirs = (json.loads((b / "edgekit_bundle.json").read_text()) for b in (good, task))
+    # the same converted file under the same metadata (the packed labels.txt differs only in its zip timestamp)
+    for key in ("sha256", "metadata", "associated_files", "app_graph"):
+        assert mine[key] == theirs[key], key
+
+
+@pytest.mark.slow
+def test_paddlex_sdk_segmenter_bundle(seg_bundles, tmp_path):
+    """main refused it; now: int64 label map + probability score map, checked by replay. The plite-seg-cxx
+    graph (int64 label map only) is what the SDK cannot take: it reads getOutput(1)."""
+    good = _bundle("paddlex-sdk", SEG, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed", r
+    assert "segmenter" in (good / "app" / "src" / "main" / "assets" / "config" / "model.yml").read_text()
+    bad = _variant(good, tmp_path, "one_output")
+    shutil.copy2(seg_bundles[0]["plite-seg-cxx"] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r
+
+
+@pytest.mark.slow
+def test_paddlex_sdk_yolo_bundle(yolo_bundle, tmp_path):
+    """main refused it; now: the original frame's {height, width} as im_size (a frame twice as tall as the
+    network input), boxes in its pixels. The YOLO demo's graph ({width, height}, swapped) fails it."""
+    good = _bundle("paddlex-sdk", YOLO, tmp_path)
+    r = _check(good)
+    assert r["status"] == "passed" and "boxes" in r["reason"], r
+    assert json.loads((good / "app_edits.json").read_text())["edits"][0]["file"].endswith("Visualize.java")
+    bad = _variant(good, tmp_path, "wh_graph")
+    shutil.copy2(yolo_bundle[0] / "edgekit_check" / "model.x86.nb", bad / "edgekit_check" / "model.x86.nb")
+    r = _check(bad)
+    assert r["status"] == "failed", r

@@ -122,7 +122,7 @@ def check_bundle(dest: Path) -> dict:
               "reference": ref.get("source", "")}
     try:
         shown = contract.replay(dest, info, image, run)
-        ok, why = compare(shown, ref, ref_mask)
+        ok, why = compare(shown, contract.reference_as_shown(ref, image), ref_mask)
         if shown.kind == "topk":
             result["app_shows"] = [[n, round(s, 4)] for n, s in shown.items]
             result["reference_top"] = [[n, round(p, 4)] for n, p in ref["items"][:len(shown.items)]]

@@ -77,6 +77,10 @@ class Contract:
         h, w = source.input_shape[2:]
         return resize_bilinear(image, h, w)
 
+    def camera_frame(self, image: np.ndarray) -> np.ndarray:
+        """The check's test picture as the app's camera delivers it (default: as made)."""
+        return image
+
     def app_preprocess(self, source):
         """The network input as the app feeds it (a zoo Preprocess): the adapted graph's parity inputs."""
         return source.preprocess
@@ -90,12 +94,21 @@ class Contract:
     def edits(self, model_dir: str, num_classes: int) -> list[Edit]:
         return []
 
+    def edits_for(self, source, model_dir: str, num_classes: int) -> list[Edit]:
+        """The edits for this model (most apps need only the folder name and the class count)."""
+        return self.edits(model_dir, num_classes)
+
+    def draw_threshold(self, source, settings: dict) -> float:
+        """The score from which a detection app draws a box (what the reference is cut at)."""
+        return float(settings["SCORE_THRESHOLD_DEFAULT"])
+
     def runtime_note(self) -> str:
         """What the app's runtime version means for edgekit's artifact."""
         from edge_kit.apps.paddlelite_demo import runtime_note
 
         url = getattr(self, "GRADLE_URL", None)
-        return runtime_note(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, url) if url else ""
+        return runtime_note(f"{self.app_dir}/build.gradle", self.GRADLE_LINE, url,
+                            getattr(self, "GRADLE_VERSION", "2.10")) if url else ""
 
     def asset_paths(self, model_dir: str, label_file: str) -> dict:
         """file kind -> path inside the bundle."""
@@ -106,12 +119,23 @@ class Contract:
         """`image` is the decoded test picture (HxWx3 uint8 RGB); `run(inputs)` runs the x86 twin."""
         raise NotImplementedError
 
+    def reference_as_shown(self, ref: dict, image: np.ndarray) -> dict:
+        """edgekit's reference as a correct app would display it for `image` (default: as computed)."""
+        return ref
+
     def src(self, path: str, line) -> str:
         return f"{self.app_dir}/{path}:{line}"
 
     def describe(self) -> dict:
         return {"app": self.name, "title": self.title, "source": f"{self.repo}@{self.commit[:12]}",
                 "app_dir": self.app_dir, "terms": [t.__dict__ for t in self.terms]}
+
+
+def zoo_yolo_only(source, app: str, graph: str) -> Optional[str]:
+    """Detection apps that decode nothing themselves get a graph edgekit builds from its own YOLOv3."""
+    if source.kind != "zoo" or "YOLO" not in source.name.upper():
+        return f"{app} decodes nothing itself: edgekit builds {graph} for zoo YOLOv3 models only"
+    return None
 
 
 def _apps_for(task: str) -> list[str]:

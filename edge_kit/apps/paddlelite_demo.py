@@ -21,7 +21,7 @@ import numpy as np
 
 from edge_kit.postprocess.yolo import COCO_YOLO
 from edge_kit.apps.contract import (Contract, ContractBreak, Edit, Shown, Term, edited_value, edits_applied, floats,
-                                    nchw, quoted, read_strings, resize_bilinear, setting)
+                                    nchw, quoted, read_strings, resize_bilinear, setting, zoo_yolo_only)
 
 REPO = "PaddlePaddle/Paddle-Lite-Demo"
 COMMIT = "82f329f38f2c8066c89149a88588d24b8185536b"
@@ -48,14 +48,14 @@ def _csv(values) -> str:
     return ",".join(f"{v:g}" for v in values)
 
 
-def runtime_note(build_gradle: str, line: int, url: str) -> str:
+def runtime_note(build_gradle: str, line: int, url: str, version: str = "2.10") -> str:
     """What the version gap means; not an exact edit (edgekit knows no verified 2.13 archive URL)."""
-    return (f"{build_gradle}:{line} downloads {url} (Paddle-Lite 2.10); the .nb is written by opt 2.13rc0. "
+    return (f"{build_gradle}:{line} downloads {url} (Paddle-Lite {version}); the .nb is written by opt 2.13rc0. "
             "Paddle-Lite's naive-buffer loader compares the opt version string with its own and logs a warning "
             "(LOG(FATAL) in older releases); the real risk is an op or kernel variant that opt 2.13 emits and "
-            "the 2.10 library lacks, which fails when the predictor is created. Replace that archive with a "
+            f"the {version} library lacks, which fails when the predictor is created. Replace that archive with a "
             "Paddle-Lite 2.13 Android build (the Java API jar + libpaddle_lite_jni.so / C++ lib of the same "
-            "version) to remove the gap. Not checkable here: no ARM device, no 2.10 ARM runtime.")
+            f"version) to remove the gap. Not checkable here: no ARM device, no {version} ARM runtime.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -482,12 +482,7 @@ class YoloCxx(Contract):
         )
 
     def refuse(self, source):
-        why = super().refuse(source)
-        if why:
-            return why
-        if source.kind != "zoo" or "YOLO" not in source.name.upper():
-            return "the YOLO demo decodes nothing itself: edgekit builds its two-input graph for zoo YOLOv3 models only"
-        return None
+        return super().refuse(source) or zoo_yolo_only(source, "the YOLO demo", "its two-input graph")
 
     def app_graph(self, source):
         return {"kind": "yolo", "bgr_input": True}
@@ -509,7 +504,10 @@ class YoloCxx(Contract):
         return {"model": f"app/src/main/assets/models/{model_dir}/model.nb",
                 "labels": f"app/src/main/assets/labels/{label_file}", "image": "edgekit_check/edgekit_sample.png"}
 
-    def replay(self, bundle, info, image, run):
+    def feed(self, bundle, info, image) -> tuple[dict, list[str], int, int, np.ndarray]:
+        """What both detection demos do before their second input: settings, the model folder the app
+        loads, labels (every line), input 0 (resize, BGRA2RGB on RGBA = B,G,R, /255, mean/std).
+        Returns (settings, labels, width, height, input 0)."""
         settings = read_strings(bundle / "settings_strings.xml")
         assets = bundle / "app" / "src" / "main" / "assets"
         folder = setting(settings, self.DEFAULTS, "MODEL_DIR_DEFAULT")
@@ -519,15 +517,19 @@ class YoloCxx(Contract):
         labels = raw.split("\n")                      # while (file) { getline; push_back } keeps a last ""
         w, h = int(setting(settings, self.DEFAULTS, "INPUT_WIDTH_DEFAULT")), \
             int(setting(settings, self.DEFAULTS, "INPUT_HEIGHT_DEFAULT"))
-        mean, std = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT")), \
-            floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT"))
+        # Utils.parseFloatsFromString trims every piece
+        mean = floats(setting(settings, self.DEFAULTS, "INPUT_MEAN_DEFAULT").replace(" ", ""))
+        std = floats(setting(settings, self.DEFAULTS, "INPUT_STD_DEFAULT").replace(" ", ""))
         if [h, w] != list(info["input_shape"][2:]):
             # The exported graph's upsampling sizes are constants of its input size: another size
             # breaks the FPN concatenations (or silently shifts boxes), so it is a contract break.
             raise ContractBreak(f"the app feeds {w}x{h} (INPUT_WIDTH/HEIGHT_DEFAULT); the model is fixed at "
                                 f"{info['input_shape'][3]}x{info['input_shape'][2]}")
         x = resize_bilinear(image, h, w)[..., ::-1].astype(np.float32) / 255.0
-        x = nchw((x - np.float32(mean)) / np.float32(std))
+        return settings, labels, w, h, nchw((x - np.float32(mean)) / np.float32(std))
+
+    def replay(self, bundle, info, image, run):
+        settings, labels, w, h, x = self.feed(bundle, info, image)
         out = run([x, np.array([[w, h]], np.int32)])[0]
         if out.dtype != np.float32 or out.size % 6:
             raise ContractBreak(f"output {out.dtype} {out.shape}: Pipeline.cc reads float rows of 6")

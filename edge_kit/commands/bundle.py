@@ -48,8 +48,8 @@ def register(sub) -> None:
     p = sub.add_parser("bundle", help="assets for a Paddle-Lite demo app or a TFLite Task Library app, made to "
                                       "the app's contract",
                        description="""Write the files an Android app drops in, made to what the app's own source reads
-(edge_kit/apps): Paddle-Lite-Demo's classification, detection and segmentation apps, the PaddleX
-Android SDK, or the TFLite Task Library. The graph is adapted where the app demands it, the edits the
+(edge_kit/apps): Paddle-Lite-Demo's classification, detection (YOLO and PicoDet demos) and segmentation
+apps, the PaddleX Android SDK, the TFLite Task Library, or MediaPipe Tasks. The graph is adapted where the app demands it, the edits the
 app needs are listed in APP_EDITS.md, and only verified artifacts are bundled. --check replays the
 app's pre- and post-processing on the x86 twin / TFLite and fails on a contract break.\n\nexamples:
   edgekit bundle MobileNetV3_small_ssld --app plite-cls-cxx --check -o bundles/
@@ -58,8 +58,9 @@ app's pre- and post-processing on the x86 twin / TFLite and fails on a contract 
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="zoo model name")
     p.add_argument("--app", choices=list(APP_NAMES),
-                   help="plite-cls-cxx/-java, plite-seg-cxx/-java (Paddle-Lite-Demo), tflite-task-classifier/"
-                        "-segmenter; paddlelite-demo / tflite-task pick by the model's task")
+                   help="plite-cls-cxx/-java, plite-seg-cxx/-java, plite-yolo, plite-picodet (Paddle-Lite-Demo), "
+                        "tflite-task-classifier/-segmenter, mediapipe-classifier/-segmenter; paddlelite-demo / "
+                        "tflite-task / mediapipe / paddlex-sdk pick by the model's task")
     p.add_argument("--check", action="store_true",
                    help="replay the app's pre/post-processing on the x86 twin and fail on a contract break")
     p.add_argument("--check-only", metavar="BUNDLE_DIR", help="check an existing bundle directory")

@@ -67,14 +67,15 @@ class YOLOv3FPN(nn.Layer):
         return outs
 
 
-def multiclass_nms(bboxes, scores, cfg: YoloConfig):
+def multiclass_nms(bboxes, scores, cfg: YoloConfig, with_num: bool = False):
     """Paddle's multiclass_nms3 op (no Python API in Paddle 3): eager via _C_ops, and as a legacy
-    program op when traced with FLAGS_enable_pir_api=0 so the .pdmodel carries it for Paddle-Lite."""
+    program op when traced with FLAGS_enable_pir_api=0 so the .pdmodel carries it for Paddle-Lite.
+    with_num: also return its NmsRoisNum (int32 [N], rows per image), PaddleDetection's `bbox_num`."""
     args = dict(score_threshold=cfg.score_threshold, nms_top_k=cfg.nms_top_k, keep_top_k=cfg.keep_top_k,
                 nms_threshold=cfg.nms_threshold, normalized=False, nms_eta=1.0, background_label=-1)
     if in_dynamic_or_pir_mode():
-        out, _, _ = _C_ops.multiclass_nms3(bboxes, scores, None, *args.values())
-        return out
+        out, _, rois_num = _C_ops.multiclass_nms3(bboxes, scores, None, *args.values())
+        return (out, rois_num) if with_num else out
     helper = LayerHelper("multiclass_nms3")
     out = helper.create_variable_for_type_inference(dtype=bboxes.dtype)
     index = helper.create_variable_for_type_inference(dtype="int32")
@@ -82,6 +83,9 @@ def multiclass_nms(bboxes, scores, cfg: YoloConfig):
     helper.append_op(type="multiclass_nms3", inputs={"BBoxes": bboxes, "Scores": scores},
                      outputs={"Out": out, "Index": index, "NmsRoisNum": rois_num}, attrs=args)
     out.stop_gradient = True
+    if with_num:
+        rois_num.stop_gradient = True
+        return out, rois_num
     return out
 
 
@@ -113,9 +117,10 @@ class YOLOv3(nn.Layer):
         return decode_and_nms(raw, img_size, self.cfg, self.num_classes)
 
 
-def decode_and_nms(raw, img_hw, cfg, num_classes: int):
+def decode_and_nms(raw, img_hw, cfg, num_classes: int, with_num: bool = False):
     """The in-graph post-processing: yolo_box per level (img_hw: [N, 2] int32 height, width), then
-    multiclass_nms3. Also the YOLO demo app's graph (edge_kit.apps.graph), with the size an input."""
+    multiclass_nms3. Also the YOLO and PicoDet demo apps' graphs (edge_kit.apps.graph), with the size an
+    input (with_num: also the per-image row count, as PaddleDetection's `bbox_num` output)."""
     boxes, scores = [], []
     for level, x in enumerate(raw):
         anchors = [v for m in cfg.masks[level] for v in cfg.anchors[m]]
@@ -123,7 +128,7 @@ def decode_and_nms(raw, img_hw, cfg, num_classes: int):
                                           cfg.downsample[level], clip_bbox=True, scale_x_y=1.0)
         boxes.append(b)
         scores.append(paddle.transpose(s, [0, 2, 1]))
-    return multiclass_nms(paddle.concat(boxes, axis=1), paddle.concat(scores, axis=2), cfg)
+    return multiclass_nms(paddle.concat(boxes, axis=1), paddle.concat(scores, axis=2), cfg, with_num)
 
 
 def yolov3_mobilenet_v1(num_classes=80, postprocess=True):
