@@ -458,3 +458,14 @@ def test_svtr_runtime_n_attention_with_biases_to_tflite_fp32_fp16(ocr_model, tmp
         assert m["parity"]["status"] == "passed", m["parity"]
         assert m["onnx_passes"]["input_shape_fixed_by"] == "onnxsim constant folding without graph optimisations"
         assert m["inputs"][0]["shape"] == [1, 48, 64, 3]
+
+
+def test_onnx_to_nb_refusal_says_exactly_why(tmp_path):
+    """ONNX -> .nb has no route on this toolchain: the message names the translator tried and what stops it."""
+    from test_convert import _onnx_model
+
+    proc = run_cli("convert", "--onnx", str(_onnx_model(tmp_path / "net.onnx")), "--to", "paddlelite")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    for reason in ("x2paddle 1.6.0", "PIR program that Paddle-Lite 2.13's Opt cannot read", "FLAGS_enable_pir_api=0",
+                   "opsets 7-15", "--to onnx,tflite"):
+        assert reason in proc.stderr, proc.stderr
