@@ -4,15 +4,20 @@ Programs from the Paddle toolkits compute reshape targets from the runtime shape
 -> Reshape). First choice: onnxsim propagates the fixed shape and folds that arithmetic into constants.
 onnxsim's graph optimisations are not always right about paddle2onnx's graphs, so each candidate is run
 with onnxruntime and must compute what the dynamic model computes at that shape. Measured on PP-OCRv4's
-recognizer (onnxsim 0.7.3): its `fuse_matmul_add_bias_into_gemm_batched` rewrite of the SVTR block's
-Linear layers (MatMul + Add on [1, 40, 120] -> Reshape [-1, 120], Gemm, Reshape back) combined with
-paddle2onnx's reshape targets `[0, N, 3, heads, dim]` (0 = copy the input's dim) gives a graph whose
-attention runs on [40, 1, ...]: onnxruntime refuses it ("Concat ... inferred 40, declared 1"). The same
-folding without onnxsim's graph optimisations is exact. Only the input dims fixed (the last resort) is
-not enough for onnx2tf there: it cannot evaluate the runtime reshape targets, the SVTR LayerNorm gets
-an unknown channel count and onnx2tf stops ("... has 120 elements, but got shape (None,)").
+recognizer (onnxsim 0.7.3; both the ONNX edgekit exports and RapidOCR's older opset-12 file): its
+`fuse_matmul_add_bias_into_gemm_batched` rewrite of the SVTR block's Linear layers (MatMul + bias Add on
+[1, 40, 120] -> Reshape [-1, 120], Gemm, Reshape back), with the Identity paddle2onnx puts after the Add,
+loses the reshape back, so paddle2onnx's following target `[0, N, 3, heads, dim]` (0 = copy the input's
+dim) copies 40 instead of the batch 1 and the attention runs on [40, 1, ...]: onnxruntime refuses the
+folded graph ("Concat ... inferred 40, declared 1"). The same folding without that one rewrite is exact;
+without any graph optimisation is the next try. Only the input dims fixed (the last resort) is not enough
+for onnx2tf there: it cannot evaluate runtime reshape targets, the SVTR LayerNorm gets an unknown channel
+count and onnx2tf stops ("... has 120 elements, but got shape (None,)").
 """
 from __future__ import annotations
+
+
+BATCHED_GEMM = "fuse_matmul_add_bias_into_gemm_batched"
 
 
 def _fixed_inputs_only(model, shapes: dict[str, list[int]]):
@@ -43,6 +48,11 @@ def _folded(model, shapes: dict[str, list[int]], **options):
     return fixed
 
 
+def _folded_no_batched_gemm(model, shapes: dict[str, list[int]]):
+    """onnxsim's folding and optimisations except the batched MatMul + Add -> Gemm rewrite (see above)."""
+    return _folded(model, shapes, skipped_optimizers=[BATCHED_GEMM])
+
+
 def _folded_unoptimised(model, shapes: dict[str, list[int]]):
     """Shape inference and constant folding only: reshape targets become constants, nothing is fused."""
     return _folded(model, shapes, perform_optimization=False)
@@ -68,6 +78,7 @@ def specialise(model, shapes: dict[str, list[int]]):
     want = run(model, feed)
     errors = []
     for how, make in (("onnxsim constant folding", _folded),
+                      (f"onnxsim constant folding without {BATCHED_GEMM}", _folded_no_batched_gemm),
                       ("onnxsim constant folding without graph optimisations", _folded_unoptimised),
                       ("input dims only", _fixed_inputs_only)):
         try:

@@ -435,7 +435,7 @@ def test_svtr_attention_is_folded_without_the_onnxsim_rewrite_that_breaks_its_re
 
     model = _svtr_attention_onnx()
     fixed, how = specialise(model, {"x": [1, 6, 8]})
-    assert how == "onnxsim constant folding without graph optimisations"
+    assert how == "onnxsim constant folding without fuse_matmul_add_bias_into_gemm_batched"
     consts = {i.name: numpy_helper.to_array(i) for i in fixed.graph.initializer}
     reshapes = [node for node in fixed.graph.node if node.op_type == "Reshape"]
     assert reshapes and all(node.input[1] in consts for node in reshapes)  # onnx2tf sees constant targets
@@ -456,7 +456,7 @@ def test_svtr_runtime_n_attention_with_biases_to_tflite_fp32_fp16(ocr_model, tmp
     assert {m["precision"] for m in tfl} == {"fp32", "fp16"}
     for m in tfl:
         assert m["parity"]["status"] == "passed", m["parity"]
-        assert m["onnx_passes"]["input_shape_fixed_by"] == "onnxsim constant folding without graph optimisations"
+        assert m["onnx_passes"]["input_shape_fixed_by"] == "onnxsim constant folding without fuse_matmul_add_bias_into_gemm_batched"
         assert m["inputs"][0]["shape"] == [1, 48, 64, 3]
 
 
