@@ -2,12 +2,22 @@
 
 Programs from the Paddle toolkits compute reshape targets from the runtime shape (Shape -> Slice -> Concat
 -> Reshape). First choice: onnxsim propagates the fixed shape and folds that arithmetic into constants.
-onnxsim's shape inference is not always right about paddle2onnx's graphs (PP-OCRv4's recognizer: a Concat
-"inferred 40, declared 1"), so each candidate is run with onnxruntime and must compute what the dynamic
-model computes at that shape; if the folded one does not, the model with only its input dims fixed (and
-paddle2onnx's stale value_info dropped) is used, and onnx2tf infers the rest.
+onnxsim's graph optimisations are not always right about paddle2onnx's graphs, so each candidate is run
+with onnxruntime and must compute what the dynamic model computes at that shape. Measured on PP-OCRv4's
+recognizer (onnxsim 0.7.3; both the ONNX edgekit exports and RapidOCR's older opset-12 file): its
+`fuse_matmul_add_bias_into_gemm_batched` rewrite of the SVTR block's Linear layers (MatMul + bias Add on
+[1, 40, 120] -> Reshape [-1, 120], Gemm, Reshape back), with the Identity paddle2onnx puts after the Add,
+loses the reshape back, so paddle2onnx's following target `[0, N, 3, heads, dim]` (0 = copy the input's
+dim) copies 40 instead of the batch 1 and the attention runs on [40, 1, ...]: onnxruntime refuses the
+folded graph ("Concat ... inferred 40, declared 1"). The same folding without that one rewrite is exact;
+without any graph optimisation is the next try. Only the input dims fixed (the last resort) is not enough
+for onnx2tf there: it cannot evaluate runtime reshape targets, the SVTR LayerNorm gets an unknown channel
+count and onnx2tf stops ("... has 120 elements, but got shape (None,)").
 """
 from __future__ import annotations
+
+
+BATCHED_GEMM = "fuse_matmul_add_bias_into_gemm_batched"
 
 
 def _fixed_inputs_only(model, shapes: dict[str, list[int]]):
@@ -25,17 +35,27 @@ def _fixed_inputs_only(model, shapes: dict[str, list[int]]):
     return out
 
 
-def _folded(model, shapes: dict[str, list[int]]):
+def _folded(model, shapes: dict[str, list[int]], **options):
     import onnx
     from onnxsim import simplify
 
     work = onnx.ModelProto()
     work.CopyFrom(model)  # onnxsim edits its argument
     del work.graph.value_info[:]
-    fixed, ok = simplify(work, overwrite_input_shapes=shapes, check_n=0)
+    fixed, ok = simplify(work, overwrite_input_shapes=shapes, check_n=0, **options)
     if not ok:
         raise RuntimeError("onnxsim could not specialise the model")
     return fixed
+
+
+def _folded_no_batched_gemm(model, shapes: dict[str, list[int]]):
+    """onnxsim's folding and optimisations except the batched MatMul + Add -> Gemm rewrite (see above)."""
+    return _folded(model, shapes, skipped_optimizers=[BATCHED_GEMM])
+
+
+def _folded_unoptimised(model, shapes: dict[str, list[int]]):
+    """Shape inference and constant folding only: reshape targets become constants, nothing is fused."""
+    return _folded(model, shapes, perform_optimization=False)
 
 
 def specialise(model, shapes: dict[str, list[int]]):
@@ -57,7 +77,10 @@ def specialise(model, shapes: dict[str, list[int]]):
     feed = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
     want = run(model, feed)
     errors = []
-    for how, make in (("onnxsim constant folding", _folded), ("input dims only", _fixed_inputs_only)):
+    for how, make in (("onnxsim constant folding", _folded),
+                      (f"onnxsim constant folding without {BATCHED_GEMM}", _folded_no_batched_gemm),
+                      ("onnxsim constant folding without graph optimisations", _folded_unoptimised),
+                      ("input dims only", _fixed_inputs_only)):
         try:
             cand = make(model, shapes)
             got = run(cand, feed)

@@ -391,3 +391,81 @@ def test_onnx_dynamic_dims_are_fixed_for_tflite_and_node_names_made_tf_safe():
     assert tf_safe_node_names(fixed) == 1
     assert fixed.graph.node[-1].name == "Softmax_0" and all("@" not in n.name for n in fixed.graph.node)
     onnx.checker.check_model(fixed)
+
+
+def _svtr_attention_onnx():
+    """paddle2onnx's form of PaddleOCR's SVTR attention: x [-1, -1, 8] -> Linear (MatMul + bias Add) -> Identity
+    -> Reshape [0, N, 3, heads, dim] with N read from the runtime shape (0 copies the batch dim) -> q k^T ->
+    softmax -> @ v."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+
+    def const(name, value, dtype=np.int64):
+        return numpy_helper.from_array(np.array(value, dtype), name)
+
+    inits = [const("w", rng.standard_normal((8, 24)) * 0.3, np.float32),
+             const("b", rng.uniform(-0.1, 0.1, 24), np.float32), const("zero", [0]), const("tail", [3, 2, 4])]
+    inits += [const(f"i{i}", [i]) for i in range(4)]
+    n = helper.make_node
+    nodes = [n("MatMul", ["x", "w"], ["mm"]), n("Add", ["mm", "b"], ["lin"]), n("Identity", ["lin"], ["lin_id"]),
+             n("Shape", ["x"], ["s"]), n("Slice", ["s", "i1", "i2"], ["tokens"]),
+             n("Concat", ["zero", "tokens", "tail"], ["target"], axis=0),
+             n("Reshape", ["lin_id", "target"], ["qkv"]), n("Transpose", ["qkv"], ["t"], perm=[2, 0, 3, 1, 4])]
+    for i, part in enumerate("qkv"):
+        nodes += [n("Slice", ["t", f"i{i}", f"i{i + 1}", "i0"], [f"{part}5"]),
+                  n("Squeeze", [f"{part}5", "i0"], [part])]
+    nodes += [n("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]), n("MatMul", ["q", "kt"], ["qk"]),
+              n("Softmax", ["qk"], ["a"], axis=-1), n("MatMul", ["a", "v"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [-1, -1, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [-1, 2, -1, 4])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_svtr_attention_is_folded_without_the_onnxsim_rewrite_that_breaks_its_reshape():
+    """onnxsim 0.7.3 turns the Linear into Reshape [-1, K] + Gemm and drops the reshape back, so the [0, N, ...]
+    target copies the flattened dim (onnxruntime: "Input shape:{6,24}, requested shape:{6,6,3,2,4}"). Before the
+    fix the fallback left the runtime reshape targets to onnx2tf, which then failed on the PP-OCRv4 recognizer."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from converters.onnx_shapes import specialise
+
+    model = _svtr_attention_onnx()
+    fixed, how = specialise(model, {"x": [1, 6, 8]})
+    assert how == "onnxsim constant folding without fuse_matmul_add_bias_into_gemm_batched"
+    consts = {i.name: numpy_helper.to_array(i) for i in fixed.graph.initializer}
+    reshapes = [node for node in fixed.graph.node if node.op_type == "Reshape"]
+    assert reshapes and all(node.input[1] in consts for node in reshapes)  # onnx2tf sees constant targets
+    assert not any(node.op_type in ("Shape", "Gemm") for node in fixed.graph.node)
+    x = np.random.default_rng(1).standard_normal((1, 6, 8)).astype(np.float32)
+    want, got = (ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0] for m in (model, fixed))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_svtr_runtime_n_attention_with_biases_to_tflite_fp32_fp16(ocr_model, tmp_path):
+    """PaddleOCR's SVTR attention as exported (reshapes by the runtime token count, Linear biases): onnx2tf
+    used to stop in the LayerNorm ("has 32 elements, but got shape (None,)"), as on PP-OCRv4's recognizer."""
+    proc = run_cli("convert", "--paddle-model", str(ocr_model("svtr", "legacy", "-1,3,48,-1")), "--to",
+                   "onnx,tflite", "--precision", "fp32,fp16", "--input-shape", "x:1,3,48,64", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tfl = [m for m in _manifests(tmp_path).values() if m["format"] == "tflite"]
+    assert {m["precision"] for m in tfl} == {"fp32", "fp16"}
+    for m in tfl:
+        assert m["parity"]["status"] == "passed", m["parity"]
+        assert m["onnx_passes"]["input_shape_fixed_by"] == "onnxsim constant folding without fuse_matmul_add_bias_into_gemm_batched"
+        assert m["inputs"][0]["shape"] == [1, 48, 64, 3]
+
+
+def test_onnx_to_nb_refusal_says_exactly_why(tmp_path):
+    """ONNX -> .nb has no route on this toolchain: the message names the translator tried and what stops it."""
+    from test_convert import _onnx_model
+
+    proc = run_cli("convert", "--onnx", str(_onnx_model(tmp_path / "net.onnx")), "--to", "paddlelite")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    for reason in ("x2paddle 1.6.0", "PIR program that Paddle-Lite 2.13's Opt cannot read", "FLAGS_enable_pir_api=0",
+                   "opsets 7-15", "--to onnx,tflite"):
+        assert reason in proc.stderr, proc.stderr

@@ -115,9 +115,15 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     arm_env = find_env() if arm_check else None  # before any work: a missing ARM environment is an error
     src = resolve_source(model, paddle_model=paddle_model, onnx=onnx, weights=weights, seed=seed, options=options)
     if src.kind == "onnx" and "paddlelite" in to:
-        raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only "
-                           "(x2paddle would have to translate the ONNX into a legacy Paddle program first, and it "
-                           "is not part of edgekit's toolchain; pass --to onnx,tflite)")
+        # Tried with x2paddle 1.6.0 (PyPI; installs beside the pinned packages) on PaddleOCR's cls ONNX: it
+        # writes Paddle code and saves it with paddle.jit.save, which on Paddle 3.3 gives a PIR model.json that
+        # Opt cannot read; with FLAGS_enable_pir_api=0 the trace fails in _C_ops.multiply ("must be Value, but
+        # got Variable"), the same Paddle 3.3 limit as for PIR exports. It also maps opsets 7-15 only.
+        raise EdgekitError("Paddle-Lite .nb needs a Paddle program; from ONNX edgekit makes onnx and tflite only: "
+                           "the one ONNX-to-Paddle translator, x2paddle 1.6.0, saves through Paddle 3.3, which "
+                           "writes a PIR program that Paddle-Lite 2.13's Opt cannot read (and fails to trace "
+                           "under FLAGS_enable_pir_api=0); it also takes ONNX opsets 7-15 only. Pass --to "
+                           "onnx,tflite, or convert the Paddle model the ONNX came from with --paddle-model")
     for key, note in src.origins.get("input_shape", {}).items():
         if key in ("batch", "height_width"):
             log(f"[{src.name}] input {src.input_name!r} {src.declared_shape}: {note}")
