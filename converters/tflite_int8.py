@@ -22,12 +22,14 @@ def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_
     import onnx2tf
     import tensorflow as tf
 
+    from converters.onnx_int8_passes import maxpool_pads_explicit
     from converters.tflite import hardsigmoid_as_relu6, require_calibration_file
 
     work = Path(workdir)
     require_calibration_file(work)  # onnx2tf looks for it even for float conversions; never download
     model = onnx.load(onnx_file)
-    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
+    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model),
+              "maxpool_pads_explicit": maxpool_pads_explicit(model)}  # a -inf pad would wreck int8 ranges
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"
