@@ -47,26 +47,36 @@ def _text(rng: np.random.Generator) -> str:
     return " ".join(words)
 
 
-def render_line(rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One tight text-line crop (uint8 HxWx3 RGB, height 48) and its text."""
-    from PIL import Image, ImageDraw, ImageFont
+def render_line(rng: np.random.Generator, hard: bool = False) -> tuple[np.ndarray, str]:
+    """One tight text-line crop (uint8 HxWx3 RGB, height 48) and its text. `hard`: small text upscaled
+    from few pixels, low contrast, blur, strong noise and JPEG artefacts (a phone photo of a far sign)."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
     text = _text(rng)
-    size = int(rng.integers(18, 44))
+    size = int(rng.integers(11, 20) if hard else rng.integers(18, 44))
     font = ImageFont.load_default(size=size)
     left, top, right, bottom = font.getbbox(text)
     mx, my = int(rng.integers(1, 7)), int(rng.integers(1, 6))   # margins of a detector's crop
-    bg = int(rng.integers(185, 256))
-    fg = int(rng.integers(0, 90))
+    bg = int(rng.integers(140, 230) if hard else rng.integers(185, 256))
+    fg = bg - int(rng.integers(45, 110)) if hard else int(rng.integers(0, 90))
     tint = rng.integers(-12, 13, 3)                               # paper and ink are rarely pure grey
     im = Image.new("RGB", (right - left + 2 * mx, bottom - top + 2 * my),
                    tuple(int(np.clip(bg + t, 0, 255)) for t in tint))
     ImageDraw.Draw(im).text((mx - left, my - top), text, font=font,
                             fill=tuple(int(np.clip(fg + t, 0, 255)) for t in tint))
+    if hard:
+        im = im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.2, 0.7))))
     w = min(WIDTH, int(np.ceil(HEIGHT * im.width / im.height)))  # resize_norm_img's width rule
     arr = np.asarray(im.resize((w, HEIGHT), Image.BILINEAR), np.float32)
-    arr += rng.normal(0, rng.uniform(0, 6), arr.shape)           # sensor noise
-    return np.clip(arr, 0, 255).round().astype(np.uint8), text
+    arr += rng.normal(0, rng.uniform(4, 12) if hard else rng.uniform(0, 6), arr.shape)   # sensor noise
+    arr = np.clip(arr, 0, 255).round().astype(np.uint8)
+    if hard:
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.integers(25, 60)))
+        arr = np.asarray(Image.open(buf).convert("RGB"))
+    return arr, text
 
 
 def padded(crop: np.ndarray) -> np.ndarray:
@@ -75,7 +85,7 @@ def padded(crop: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_set(out: Path, count: int, seed: int) -> dict:
+def write_set(out: Path, count: int, seed: int, hard: bool = False) -> dict:
     """COUNT lines, each written upright to 0/ and rotated 180 to 1/ (2*COUNT files)."""
     from PIL import Image
 
@@ -84,14 +94,15 @@ def write_set(out: Path, count: int, seed: int) -> dict:
         (out / label).mkdir(parents=True, exist_ok=True)
     meta = []
     for i in range(count):
-        crop, text = render_line(rng)
+        crop, text = render_line(rng, hard)
         for label, img in (("0", crop), ("1", crop[::-1, ::-1])):
             name = f"{label}/line{i:04d}.png"
             Image.fromarray(padded(img)).save(out / name)
             meta.append({"file": name, "label": int(label), "text": text, "crop_width": int(crop.shape[1])})
     info = {"generator": "scripts/text_direction_set.py", "seed": seed, "lines": count, "image_count": 2 * count,
             "classes": {"0": "upright", "1": "rotated 180 degrees"}, "input": [1, 3, HEIGHT, WIDTH],
-            "pad_value": PAD, "font": "Pillow ImageFont.load_default(size=18..43)", "files": meta}
+            "pad_value": PAD, "difficulty": "hard" if hard else "clean",
+            "font": f"Pillow ImageFont.load_default(size={'11..19' if hard else '18..43'})", "files": meta}
     (out / "meta.json").write_text(json.dumps(info, indent=1) + "\n")
     return info
 
@@ -101,12 +112,14 @@ def main(argv=None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--count", type=int, default=200, help="text lines (each gives one image per class)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hard", action="store_true",
+                    help="small, low-contrast, blurred, noisy, JPEG-compressed lines (clean ones can be too easy)")
     a = ap.parse_args(argv)
     if a.count < 1:
         ap.error("--count must be at least 1")
     if a.out.exists() and any(a.out.iterdir()):
         ap.error(f"{a.out} is not empty; give a new folder")
-    info = write_set(a.out, a.count, a.seed)
+    info = write_set(a.out, a.count, a.seed, a.hard)
     print(f"{a.out}: {info['image_count']} images ({a.count} lines upright in 0/, rotated 180 in 1/), seed {a.seed}")
     return 0
 

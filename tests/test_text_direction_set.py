@@ -20,14 +20,14 @@ def _make(out: Path, seed: int, count: int = 6) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def _write_set(out: Path, seed: int, count: int = 6) -> None:
+def _write_set(out: Path, seed: int, count: int = 6, hard: bool = False) -> None:
     """The script's own function, in-process (a child Python costs seconds on a loaded machine)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("text_direction_set", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    mod.write_set(out, count, seed)
+    mod.write_set(out, count, seed, hard)
 
 
 def _digest(root: Path) -> dict:
@@ -52,6 +52,19 @@ def test_labels_are_the_direction_and_the_set_is_deterministic(tmp_path):
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     _write_set(tmp_path / "c", 6)
     assert _digest(tmp_path / "c") != _digest(tmp_path / "a")
+
+
+def test_hard_lines_keep_the_labels_and_are_reproducible(tmp_path):
+    _write_set(tmp_path / "h1", 4, count=3, hard=True)
+    _write_set(tmp_path / "h2", 4, count=3, hard=True)
+    assert _digest(tmp_path / "h1") == _digest(tmp_path / "h2")
+    meta = json.loads((tmp_path / "h1" / "meta.json").read_text())
+    assert meta["difficulty"] == "hard"
+    for f in meta["files"][::2]:  # the upright one of each pair
+        up = np.asarray(Image.open(tmp_path / "h1" / f["file"]))
+        down = np.asarray(Image.open(tmp_path / "h1" / f["file"].replace("0/", "1/")))
+        w = f["crop_width"]
+        np.testing.assert_array_equal(down[:, :w], up[::-1, :w][:, ::-1])
 
 
 def test_is_read_as_class_folders_not_coco(tmp_path):
