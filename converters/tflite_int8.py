@@ -17,17 +17,26 @@ from pathlib import Path
 import numpy as np
 
 
-def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_file: str, int8_io: bool) -> dict:
+def child_onnx_to_tflite_int8(onnx_file: str, workdir: str, calib_npy: str, out_file: str, int8_io: bool,
+                              input_shapes: dict | None = None) -> dict:
     import onnx
     import onnx2tf
     import tensorflow as tf
 
+    from converters.onnx_int8_passes import maxpool_pads_explicit
     from converters.tflite import hardsigmoid_as_relu6, require_calibration_file
 
     work = Path(workdir)
     require_calibration_file(work)  # onnx2tf looks for it even for float conversions; never download
     model = onnx.load(onnx_file)
-    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model)}
+    passes = {"hardsigmoid_as_relu6": hardsigmoid_as_relu6(model),
+              "maxpool_pads_explicit": maxpool_pads_explicit(model)}  # a -inf pad would wreck int8 ranges
+    if input_shapes:  # dynamic dims pinned to the verified shape, as for fp32 (else the file takes [1, 1, 1, C])
+        from converters.onnx_shapes import specialise
+
+        model, how = specialise(model, input_shapes)
+        passes["input_shape_fixed"] = ";".join(f"{k}:{','.join(map(str, v))}" for k, v in input_shapes.items())
+        passes["input_shape_fixed_by"] = how
     source = work / Path(onnx_file).name
     onnx.save(model, str(source))
     saved = work / "saved_model"

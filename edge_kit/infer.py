@@ -45,6 +45,11 @@ def run_tflite(path: Path, inputs: list[np.ndarray], threads: int = 1) -> list[l
 
 
 def run_artifact(fmt: str, target: str, path: Path, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
+    return per_image(open_artifact(fmt, target, path), inputs)
+
+
+def open_artifact(fmt: str, target: str, path: Path):
+    """The loaded host runtime of an artifact (for many calls on one session, as `eval` makes them)."""
     f, rt = (formats.fmt(fmt) if fmt in formats.FORMAT_NAMES else None), formats.runtime_for(fmt)
     if f is not None and len(f.targets) > 1 and target != f.host_target:
         raise CannotRunHere(f"this {target} {f.label} holds {str(target).upper()} kernels and cannot run on "
@@ -52,4 +57,4 @@ def run_artifact(fmt: str, target: str, path: Path, inputs: list[np.ndarray]) ->
     # the Paddle program is the reference: the pipeline runs it, it is never compared with itself
     if rt is None or rt.host is None or fmt == "paddle":
         raise CannotRunHere(f"no host runtime for {fmt}")
-    return per_image(open_runtime(rt.name, path), inputs)
+    return open_runtime(rt.name, path)

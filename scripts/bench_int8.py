@@ -56,6 +56,13 @@ def cpu_time_medians(fp32: Path, int8: Path, rounds: int = 60) -> dict:
     return {tag: round(statistics.median(v), 3) for tag, v in samples.items()}
 
 
+def _cell(latest: dict, key: str):
+    """The newest record of a cell. The store keys a cell `key@<machine id>` when records of two machine ids
+    hold it: this host's records from before describe_host() wrote a machine_id get another id than newer ones."""
+    found = [r for k, r in latest.items() if k == key or k.startswith(key + "@")]
+    return max(found, key=lambda r: r.timestamp, default=None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
@@ -65,6 +72,9 @@ def main() -> int:
     ap.add_argument("--summarize-only", action="store_true",
                     help="measure nothing: write the summary from the records already in bench_results/int8/ "
                          "(e.g. after an interrupted run); the load average is then the one now")
+    ap.add_argument("--from", dest="from_dir", metavar="DIR",
+                    help="time the fp32/int8 TFLite files already in DIR/<model>/ (what `edgekit convert MODEL --to "
+                         "tflite --precision fp32,int8 --calib builtin -o DIR` wrote) instead of converting")
     args = ap.parse_args()
     models = [m for m in args.models.split(",") if m]
     threads = [int(t) for t in args.threads.split(",")]
@@ -73,17 +83,20 @@ def main() -> int:
     load_before = os.getloadavg()
     t0 = time.time()
     if not args.summarize_only:
-        summary = harness.run_bench(models, HostDevice(), backends=["tflite"], threads=threads,
+        given = ()
+        if args.from_dir:
+            given = tuple(Artifact.load(Path(args.from_dir) / m / f"{m}.{p}.tflite") for m in models
+                          for p in ("fp32", "int8"))
+        summary = harness.run_bench([] if given else models, HostDevice(), backends=["tflite"], threads=threads,
                                     precisions=["fp32", "int8"], repeats=args.repeats, force=True,
-                                    results_dir=str(store_dir), progress=False)
+                                    results_dir=str(store_dir), progress=False, artifacts=given)
         print(summary.text())
     load_after = os.getloadavg()
     latest = ResultStore(store_dir).latest()
     rows = []
     for model in models:
         for t in threads:
-            fp = latest.get(f"host|{model}|tflite|fp32|t{t}")
-            q = latest.get(f"host|{model}|tflite|int8|t{t}")
+            fp, q = (_cell(latest, f"host|{model}|tflite|{p}|t{t}") for p in ("fp32", "int8"))
             if not (fp and q and fp["status"] == q["status"] == "ok"):
                 rows.append({"model": model, "threads": t, "status": "not measured",
                              "reason": (q or fp or {}).get("reason", "missing")})

@@ -55,8 +55,9 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
 
     io = "int8io" if int8_io else "floatio"
     name = f"{pipe.src.name}.int8.tflite" if not int8_io else f"{pipe.src.name}.int8-io.tflite"
+    shapes = pipe._tflite_shapes(onnx_artifact)  # TFLite has no dynamic dims: the verified shape, as for fp32
     key = entry_key(stage="tflite-int8", onnx=onnx_artifact.manifest["sha256"], calib=calib.sha256, io=io,
-                    tools=_versions("onnx2tf", "tensorflow"))
+                    tools=_versions("onnx2tf", "tensorflow"), **({"input_shapes": shapes} if shapes else {}))
     final = entry_dir("tflite-int8", key) / name
     stage = f"tflite int8 ({io})"
     if not manifest_path(final).exists():
@@ -68,7 +69,7 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
             made = run_isolated(child_onnx_to_tflite_int8,
                                 {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
                                  "calib_npy": str(work / "calib.npy"), "out_file": str(work / name),
-                                 "int8_io": int8_io},
+                                 "int8_io": int8_io, **({"input_shapes": shapes} if shapes else {})},
                                 model=pipe.src.name, stage="tflite int8", tool="onnx2tf + TFLiteConverter", cwd=work)
             (work / "calib.npy").unlink()
             (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
@@ -151,14 +152,16 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
                                model=pipe.src.name, stage=f"paddlelite {target} int8", tool="paddle PTQ",
                                env=LEGACY_ENV)
             # Paddle's simulated quantization and the fp32 program on the int8 parity images: what the .nb's
-            # check stands on.
+            # check stands on. oneDNN off for both: Paddle 3.3's oneDNN executor failed on the simulated program
+            # of PaddleOCR's direction classifier ("could not create a primitive descriptor for a binary
+            # operation primitive"); the plain CPU kernels run the fake-quant ops as written.
             x, images = int8_parity_inputs(pipe, "paddlelite")
             np.savez(work / "int8_inputs.npz", image=x)
             for prog, params, out in ((qdir / "model.pdmodel", qdir / "model.pdiparams", "simquant.npz"),
                                       (ref / "reference.pdmodel", ref / "reference.pdiparams", "fp32.npz")):
                 run_isolated(child_reference_outputs,
                              {"program": str(prog), "params": str(params), "inputs_npz": str(work / "int8_inputs.npz"),
-                              "out_npz": str(work / out)},
+                              "out_npz": str(work / out), "mkldnn": False},
                              model=pipe.src.name, stage="int8 simulated-quantization check", tool="Paddle Inference",
                              env=LEGACY_ENV)
             program, changes = make_lite_compatible((qdir / "model.pdmodel").read_bytes())

@@ -10,14 +10,16 @@ import numpy as np
 from converters.paddle_source import is_pir, save_outputs
 
 
-def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str) -> dict:
-    """Outputs per image of `inputs_npz` (arrays by input name, else in input order), saved to `out_npz`."""
+def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str,
+                            mkldnn: bool | None = None) -> dict:
+    """Outputs per image of `inputs_npz` (arrays by input name, else in input order), saved to `out_npz`.
+    `mkldnn=False` turns oneDNN off (see lite_int8's simulated-quantization check)."""
     import paddle
 
     from edge_kit.runtimes import open_runtime
 
     # oneDNN stays Paddle's default on a legacy program; a PIR program needs it off (edge_kit.runtimes.paddle)
-    options = {"params": params, "mkldnn": False if is_pir(Path(program)) else None}
+    options = {"params": params, "mkldnn": False if is_pir(Path(program)) else mkldnn}
     rt = open_runtime("paddle", program, threads=1, options=options)
     data = np.load(inputs_npz)
     names = [t.name for t in rt.io()[0]]
