@@ -77,7 +77,7 @@ def convert_many(models: Iterable[Union[str, dict]], *, jobs: int = 2,
         item = items[label]
         source = {"model": item} if isinstance(item, str) else item
         try:
-            outcome = Outcome(label, conversion=run.convert(**source, **convert_kwargs))
+            outcome = Outcome(label, conversion=run.convert(**source, share_cores=jobs > 1, **convert_kwargs))
         except EdgekitError as err:
             outcome = Outcome(label, error=str(err))
         except Exception as err:  # a bug must not lose the other models' work; it is still reported
