@@ -137,7 +137,8 @@ def bench_zoo(work: Path, jobs: int) -> dict:
     return {"models": list(LIGHTWEIGHT), "precisions": ["fp32", "fp16"], "jobs": jobs, "cold_wall_s": round(wall, 1),
             "cpu_s": round(CPU["last_s"], 1), "load_average_before": load, "load_average_after": os.getloadavg(),
             "per_model_s": {r["model"]: r["seconds"] for r in results},
-            "failed": {r["model"]: r["failed"] for r in results if r["failed"]}}
+            "failed": {r["model"]: r["failed"] for r in results if r["failed"]},
+            "stages": {r["model"]: r["stages"] for r in results}}
 
 
 def machine() -> dict:
