@@ -11,7 +11,8 @@ For each model, in one run and in fresh processes each time:
 bare and cold alternate over the rounds so machine drift hits both; the ratio cold / bare is the figure.
 With --zoo, also the whole lightweight zoo, all formats, fp32 + fp16, cold, in one process, --jobs models
 at a time (edge_kit.conversion.many, as `edgekit convert A B ...` does), with the CPU time of the
-whole process tree (user + system) beside the wall time: on a shared machine CPU time is the steadier figure.
+whole process tree (user + system) beside the wall time: on a shared machine it moves less than the wall
+time (contention still inflates it).
 
 It writes what it measured and on what (CPU, cores, load average before and after, tool versions).
 Numbers measured on a loaded machine are kept but flagged by their load average.
