@@ -9,7 +9,10 @@ For each model, in one run and in fresh processes each time:
          edgekit's own per-stage times;
   warm   the same conversion again from that cache (process wall).
 bare and cold alternate over the rounds so machine drift hits both; the ratio cold / bare is the figure.
-With --zoo, also the whole lightweight zoo, all formats, fp32 + fp16, cold, in one process.
+With --zoo, also the whole lightweight zoo, all formats, fp32 + fp16, cold, in one process, --jobs models
+at a time (edge_kit.conversion.many, as `edgekit convert A B ...` does), with the CPU time of the
+whole process tree (user + system) beside the wall time: on a shared machine it moves less than the wall
+time (contention still inflates it).
 
 It writes what it measured and on what (CPU, cores, load average before and after, tool versions).
 Numbers measured on a loaded machine are kept but flagged by their load average.
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,13 +40,14 @@ LIGHTWEIGHT = ("MobileNetV3_small_ssld", "MobileNetV3_large_ssld", "MobileNetV2"
 
 CONVERT = """
 import json, sys
-from edge_kit.convert import convert
-models, precisions = sys.argv[1].split(","), tuple(sys.argv[2].split(","))
+from edge_kit.conversion.many import convert_many
+models, precisions, jobs = sys.argv[1].split(","), tuple(sys.argv[2].split(",")), int(sys.argv[3])
 out = []
-for m in models:
-    arts = convert(m, precisions=precisions, log=lambda line: None)
-    out.append({"model": m, "seconds": arts.seconds, "stages": arts.stages,
-                "failed": [a.path.name for a in arts if not a.ok]})
+for o in convert_many(models, jobs=jobs, precisions=precisions, log=lambda line: None):
+    if not o.ok:
+        raise SystemExit(f"{o.model}: {o.error}")
+    out.append({"model": o.model, "seconds": o.conversion.seconds, "stages": o.conversion.stages,
+                "failed": [a.path.name for a in o.conversion if not a.ok]})
 print("EDGEKIT_RESULT " + json.dumps(out))
 """
 
@@ -52,10 +57,19 @@ onnx2tf.convert(input_onnx_file_path=sys.argv[1], output_folder_path=sys.argv[2]
 """
 
 
+CPU = {"last_s": 0.0}  # CPU seconds (user + system) of the last _run, its whole process tree
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant that ended and was waited for
+    return r.ru_utime + r.ru_stime
+
+
 def _run(code: str, args: list[str], env: dict, cwd: Path) -> tuple[float, str]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    CPU["last_s"] = _children_cpu() - c0
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return wall, proc.stdout
@@ -65,8 +79,8 @@ def _env(cache: Path) -> dict:
     return {**os.environ, "EDGEKIT_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
 
 
-def _convert(models: list[str], precisions: str, cache: Path, cwd: Path) -> tuple[float, list]:
-    wall, out = _run(CONVERT, [",".join(models), precisions], _env(cache), cwd)
+def _convert(models: list[str], precisions: str, cache: Path, cwd: Path, jobs: int = 1) -> tuple[float, list]:
+    wall, out = _run(CONVERT, [",".join(models), precisions, str(jobs)], _env(cache), cwd)
     line = next(ln for ln in out.splitlines() if ln.startswith("EDGEKIT_RESULT "))
     return wall, json.loads(line[len("EDGEKIT_RESULT "):])
 
@@ -116,13 +130,16 @@ def bench_model(model: str, rounds: int, work: Path) -> dict:
             "cold_over_bare": round(cold / bare, 3), "stages_of_last_cold_run": stages[-1]}
 
 
-def bench_zoo(work: Path) -> dict:
+def bench_zoo(work: Path, jobs: int) -> dict:
     cache = work / "cache-zoo"
-    wall, results = _convert(list(LIGHTWEIGHT), "fp32,fp16", cache, work)
+    load = os.getloadavg()
+    wall, results = _convert(list(LIGHTWEIGHT), "fp32,fp16", cache, work, jobs)
     shutil.rmtree(cache, ignore_errors=True)
-    return {"models": list(LIGHTWEIGHT), "precisions": ["fp32", "fp16"], "cold_wall_s": round(wall, 1),
+    return {"models": list(LIGHTWEIGHT), "precisions": ["fp32", "fp16"], "jobs": jobs, "cold_wall_s": round(wall, 1),
+            "cpu_s": round(CPU["last_s"], 1), "load_average_before": load, "load_average_after": os.getloadavg(),
             "per_model_s": {r["model"]: r["seconds"] for r in results},
-            "failed": {r["model"]: r["failed"] for r in results if r["failed"]}}
+            "failed": {r["model"]: r["failed"] for r in results if r["failed"]},
+            "stages": {r["model"]: r["stages"] for r in results}}
 
 
 def machine() -> dict:
@@ -136,22 +153,26 @@ def machine() -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=["MobileNetV3_small_ssld"])
+    parser.add_argument("--skip-models", action="store_true", help="only the zoo run (with --zoo)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--zoo", action="store_true", help="also the lightweight zoo, all formats, fp32+fp16, cold")
+    parser.add_argument("--jobs", type=int, default=2, help="the zoo's models converted at a time (convert_many; "
+                        "default: %(default)s, what `edgekit convert A B ... ` does)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench_results" / "conversion_speed.json"))
     args = parser.parse_args()
     record = {"schema": "edgekit.conversion_speed/1", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "machine": machine(), "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="edgekit-convbench-") as tmp:
         record["models"] = []
-        for m in args.models:
+        for m in ([] if args.skip_models else args.models):
             r = bench_model(m, args.rounds, Path(tmp))
             record["models"].append(r)
             print(f"{m}: cold {r['cold_median_s']} s, bare onnx2tf {r['bare_median_s']} s "
                   f"(ratio {r['cold_over_bare']}), warm {r['warm_median_s']} s", flush=True)
         if args.zoo:
-            record["zoo"] = bench_zoo(Path(tmp))
-            print(f"lightweight zoo, all formats, fp32+fp16, cold: {record['zoo']['cold_wall_s']} s", flush=True)
+            record["zoo"] = bench_zoo(Path(tmp), args.jobs)
+            print(f"lightweight zoo, all formats, fp32+fp16, cold, {args.jobs} at a time: "
+                  f"{record['zoo']['cold_wall_s']} s wall, {record['zoo']['cpu_s']} s CPU", flush=True)
     record["load_average_after"] = os.getloadavg()
     Path(args.output).write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")

@@ -148,3 +148,34 @@ def test_tflite_failing_parity_without_strict_mode_is_converted_again_with_it(tm
     assert all(a.manifest["onnx2tf_strict_mode"] is True for a in tfl)
     assert all("injected transposition error" in a.manifest["onnx2tf_strict_mode_why"] for a in tfl)
     assert any("converting again with onnx2tf's strict mode" in line for line in logs)
+
+
+@pytest.mark.slow
+def test_one_child_for_both_reference_graphs_makes_the_same_references(tmp_path, monkeypatch):
+    """share_cores (edgekit convert A B --jobs 2): a dense model's deploy and raw graphs come from one
+    Paddle child and one build. Programs and weights are byte for byte those of two separate children, and
+    the reference outputs are the same numbers; the run records one stage, not two cache hits."""
+    from edge_kit.conversion.sources import zoo_source
+    from edge_kit.conversion.stages import Pipeline
+    from edge_kit.manifest import sha256_file
+
+    made = {}
+    for together in (False, True):
+        monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / f"cache-{together}"))
+        pipe = Pipeline(zoo_source("FastSCNN"), lambda line: None)
+        if together:
+            pipe.references(("deploy", "raw"))
+        for graph in ("deploy", "raw"):
+            pipe.reference(graph)
+        made[together] = {g: ({f: sha256_file(pipe.refs[g] / f) for f in ("reference.pdmodel", "reference.pdiparams")},
+                              np.load(pipe.refs[g] / "reference_outputs.npz"))
+                          for g in ("deploy", "raw")}
+        built = [s["stage"] for s in pipe.stages if not s["cached"]]
+        assert built == (["reference (deploy + raw graphs)"] if together else
+                         ["reference (deploy graph)", "reference (raw graph)"])
+        assert not [s for s in pipe.stages if s["cached"]]
+    for graph in ("deploy", "raw"):
+        (files_a, out_a), (files_b, out_b) = made[False][graph], made[True][graph]
+        assert files_a == files_b
+        assert out_a.files == out_b.files and all(np.array_equal(out_a[k], out_b[k]) for k in out_a.files)
+    assert made[True]["deploy"][0] != made[True]["raw"][0]  # two different programs, not one twice

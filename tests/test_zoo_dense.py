@@ -95,6 +95,43 @@ def test_pairwise_iou_is_bit_identical_to_the_per_box_loop():
     assert np.array_equal(matrix, np.stack([one_row(b, boxes) for b in boxes]))
 
 
+def _full_matrix_nms(boxes, scores, cfg=COCO_YOLO):
+    """yolo_nms as it was before it dropped hopeless candidates: every class's full overlap matrix."""
+    from edge_kit.postprocess.yolo import _iou_pixels
+
+    kept = []
+    for c in range(scores.shape[1]):
+        s = scores[:, c]
+        cand = np.nonzero(s > cfg.score_threshold)[0]
+        cand = cand[np.argsort(-s[cand], kind="stable")][:cfg.nms_top_k]
+        iou = _iou_pixels(boxes[cand], boxes[cand])
+        suppressed = np.zeros(len(cand), bool)
+        for k in range(len(cand)):
+            if not suppressed[k]:
+                kept.append((s[cand[k]], c, cand[k]))
+                suppressed |= iou[k] > cfg.nms_threshold
+    if len(kept) > cfg.keep_top_k:
+        kept = sorted(kept, key=lambda t: -t[0])[:cfg.keep_top_k]
+    kept.sort(key=lambda t: (t[1], -t[0]))
+    return np.asarray([[c, s, *boxes[i]] for s, c, i in kept], np.float32).reshape(-1, 6)
+
+
+@pytest.mark.parametrize("quantum", [0.0, 0.05])
+def test_nms_skipping_hopeless_candidates_returns_the_same_rows(quantum):
+    """yolo_nms stops a class once its candidates cannot reach the keep_top_k best (parity of a YOLO
+    was mostly this NMS): byte for byte what the full computation returns, also when many scores tie
+    (quantum > 0), where the earlier class must win as in the full computation's stable sort."""
+    rng = np.random.default_rng(11)
+    heads = [rng.normal(-1, 2.0, (1, 255, s, s)).astype("float32") for s in (10, 20, 40)]
+    boxes, scores = yolo_decode(heads, img_hw=(320, 320))
+    if quantum:
+        scores = (np.round(scores / quantum) * quantum).astype(np.float32)
+    want = _full_matrix_nms(boxes, scores)
+    got = yolo_nms(boxes, scores)
+    assert len(want) == COCO_YOLO.keep_top_k  # the cut is exercised
+    assert got.tobytes() == want.tobytes()
+
+
 def test_nms_with_nothing_above_threshold_is_empty_like_paddle():
     heads = [np.full((1, 255, s, s), -8, "float32") for s in (10, 20, 40)]
     pb, ps = _yolo_paddle_ops(heads, (320, 320))

@@ -80,27 +80,86 @@ def run(args) -> int:
         if not _csv(text):  # `--to ''` must not "succeed" with nothing made (the API's to=() is the reference)
             raise EdgekitError(f"{flag} names nothing; choose from {', '.join(allowed)}")
 
-    arts = convert(args.model, paddle_model=args.paddle_model, onnx=args.onnx, to=_csv(args.to),
-                   precisions=_csv(args.precision), lite_targets=_csv(args.lite_target), out_dir=args.output,
-                   weights=args.weights, seed=args.seed, arm_check=args.arm_check, calib=args.calib,
-                   int8_io=args.int8_io, options=user_options(args))
-    failed = [a for a in arts if not a.ok and a.format != "paddle"]
-    where = Path(args.output).resolve() if args.output else "the cache"
+    models = args.model or [None]
+    if len(models) > 1:
+        return _run_many(args, models)
+    arts = convert(models[0], paddle_model=args.paddle_model, onnx=args.onnx, **_common(args),
+                   options=user_options(args))
     if args.json:
-        print(json.dumps({"model": arts[0].model, "output": str(where), "failed": len(failed),
-                          "seconds": arts.seconds, "stages": arts.stages,
-                          "artifacts": [{"path": str(a.path), **a.manifest.to_dict()} for a in arts]}, indent=2, default=str))
-        return 3 if failed else 0
+        print(json.dumps(_json(arts, args), indent=2, default=str))
+        return 3 if _failed(arts) else 0
+    print(_report(arts, args), end="")
+    return 3 if _failed(arts) else 0
+
+
+def _common(args) -> dict:
+    return dict(to=_csv(args.to), precisions=_csv(args.precision), lite_targets=_csv(args.lite_target),
+                out_dir=args.output, weights=args.weights, seed=args.seed, arm_check=args.arm_check,
+                calib=args.calib, int8_io=args.int8_io)
+
+
+def _failed(arts) -> list:
+    return [a for a in arts if not a.ok and a.format != "paddle"]
+
+
+def _where(args):
+    return Path(args.output).resolve() if args.output else "the cache"
+
+
+def _json(arts, args) -> dict:
+    failed = _failed(arts)
+    return {"model": arts[0].model, "output": str(_where(args)), "failed": len(failed), "seconds": arts.seconds,
+            "stages": arts.stages, "artifacts": [{"path": str(a.path), **a.manifest.to_dict()} for a in arts]}
+
+
+def _report(arts, args) -> str:
+    """One model's block: the reference and its artifacts, the time line, and what failed."""
+    failed = _failed(arts)
     # the first row is the Paddle reference the others were checked against; it is not an artifact
-    print(f"{arts[0].model}: the reference and {len(arts) - 1} artifact(s) in {where}")
-    for art in arts:
-        print(_line(art))
-    print(_timing(arts))
+    lines = [f"{arts[0].model}: the reference and {len(arts) - 1} artifact(s) in {_where(args)}"]
+    lines += [_line(art) for art in arts]
+    lines.append(_timing(arts))
     if failed:
-        print(f"edgekit: error: {len(failed)} artifact(s) failed: " +
-              ", ".join(f"{a.format}/{a.target}/{a.precision}" for a in failed))
-        return 3
-    return 0
+        lines.append(f"edgekit: error: {len(failed)} artifact(s) failed: " +
+                     ", ".join(f"{a.format}/{a.target}/{a.precision}" for a in failed))
+    return "\n".join(lines) + "\n"
+
+
+def _run_many(args, models: list[str]) -> int:
+    """Several zoo models, `--jobs` at a time (edge_kit.conversion.many). Each model's block is printed
+    whole when it finishes; a model that cannot be converted is one error line and the others go on."""
+    import sys
+    import time
+
+    from edge_kit.conversion.many import convert_many
+    from edge_kit.errors import EdgekitError
+
+    if args.paddle_model or args.onnx:
+        raise EdgekitError("several models are zoo names; convert --paddle-model / --onnx one at a time")
+    if any(v for v in user_options(args).values()):
+        raise EdgekitError("--input-shape, --task, --mean, --std, --scale and --labels apply to one "
+                           "--paddle-model / --onnx")
+
+    def done(outcome) -> None:
+        if outcome.error is not None:
+            print(f"edgekit: error: {outcome.model}: {outcome.error}", file=sys.stderr, flush=True)
+        elif not args.json:
+            print(_report(outcome.conversion, args), end="", flush=True)
+
+    t0 = time.perf_counter()
+    outcomes = convert_many(models, jobs=args.jobs, on_done=done, **_common(args))
+    wall = time.perf_counter() - t0
+    errors = [o for o in outcomes if not o.ok]
+    failed = [o for o in outcomes if o.ok and _failed(o.conversion)]
+    if args.json:
+        print(json.dumps({"seconds": round(wall, 2), "jobs": args.jobs,
+                          "models": [_json(o.conversion, args) if o.ok else {"model": o.model, "error": o.error}
+                                     for o in outcomes]}, indent=2, default=str))
+    else:
+        print(f"{len(outcomes)} models, {args.jobs} at a time: {wall:.1f} s wall; "
+              f"{len(outcomes) - len(errors) - len(failed)} fully verified, {len(failed)} with failed "
+              f"artifacts, {len(errors)} not converted")
+    return 2 if errors else 3 if failed else 0
 
 
 def register(sub) -> None:
@@ -108,9 +167,10 @@ def register(sub) -> None:
                        description="""Convert a zoo model, your exported Paddle inference model (--paddle-model) or an ONNX file (--onnx)
 into Paddle-Lite .nb, ONNX and TFLite files. Every file is run on the same images as the Paddle reference
 where this machine can run it, and gets a <file>.manifest.json with the verdict. Exit status 3 if any
-artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssld -o out/\n  edgekit convert MobileNetV2 --to tflite --precision fp32,fp16 -o out/ --json\n  edgekit convert --paddle-model my_export/ --to paddlelite --lite-target arm,opencl -o out/\n""",
+artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssld -o out/\n  edgekit convert MobileNetV2 --to tflite --precision fp32,fp16 -o out/ --json\n  edgekit convert YOLOv3-MobileNetV1 MobileNetV2 ShuffleNetV2 --jobs 2 -o out/\n  edgekit convert --paddle-model my_export/ --to paddlelite --lite-target arm,opencl -o out/\n""",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", nargs="?", help="zoo model name (see `edgekit models`)")
+    p.add_argument("model", nargs="*", help="zoo model name(s) (see `edgekit models`); several convert side by side "
+                   "(--jobs)")
     p.add_argument("--paddle-model", metavar="DIR", help="an exported Paddle inference model directory")
     p.add_argument("--onnx", metavar="FILE", help="an ONNX model")
     p.add_argument("--to", default=",".join(formats.DEFAULT_CONVERT_FORMATS),
@@ -130,5 +190,8 @@ artifact failed its check.\n\nexamples:\n  edgekit convert MobileNetV3_small_ssl
                         "'arm64 (emulated)' parity entry; needs scripts/setup_arm_env.sh; never timed")
     p.add_argument("-o", "--output", metavar="DIR", help="where to put the artifacts (default: only the cache)")
     p.add_argument("--json", action="store_true", help="print every artifact's manifest as JSON")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="with several models: how many convert at the same time (default: %(default)s; each "
+                        "conversion already runs its tools in child processes)")
     add_user_model_flags(p)
     p.set_defaults(func=run)

@@ -98,12 +98,15 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
             to: Iterable[str] = DEFAULT_FORMATS, precisions: Iterable[str] = ("fp32",),
             lite_targets: Iterable[str] = ("arm",), out_dir: Optional[str] = None, weights: Optional[str] = None,
             seed: int = 0, log: Log = _stderr, arm_check: bool = False, calib: Optional[str] = None,
-            int8_io: bool = False, options: Optional[dict] = None) -> Conversion:
+            int8_io: bool = False, options: Optional[dict] = None, share_cores: bool = False) -> Conversion:
     """Convert one model. Returns the reference plus every requested artifact (check `.ok`), and the
     time of each stage. arm_check: also run every TFLite artifact on aarch64 kernels under emulation
     (edge_kit.arm_check). int8 needs `calib`: a folder of images or a .npy of preprocessed (N, C, H, W) inputs.
     options: a user model's input shape, task and preprocessing (edge_kit.conversion.sources; the CLI's --input-shape,
-    --task, --mean, --std, --scale, --labels)."""
+    --task, --mean, --std, --scale, --labels).
+    share_cores: other conversions run beside this one (edge_kit.conversion.many): spend less CPU even where
+    it costs this conversion some wall time (a dense model's two reference graphs come from one Paddle
+    child instead of two side by side). The artifacts are the same."""
     to, precisions, lite_targets = tuple(to), tuple(precisions), tuple(lite_targets)
     for name, values, allowed in (("format", to, FORMATS), ("precision", precisions, ALL_PRECISIONS),
                                   ("paddlelite target", lite_targets, LITE_TARGETS)):
@@ -137,7 +140,7 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
     pipe = Pipeline(src, log)
     t0 = time.perf_counter()
     try:
-        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log, calibration, int8_io)
+        artifacts = _run_stages(pipe, src, to, precisions, lite_targets, log, calibration, int8_io, share_cores)
         if arm_env is not None:
             from edge_kit.arm_check import check_conversion
 
@@ -160,12 +163,18 @@ def convert(model: Optional[str] = None, *, paddle_model: Optional[str] = None, 
 
 
 def _run_stages(pipe: Pipeline, src: Source, to: tuple, precisions: tuple, lite_targets: tuple, log: Log,
-                calibration=None, int8_io: bool = False) -> Conversion:
+                calibration=None, int8_io: bool = False, share_cores: bool = False) -> Conversion:
     float_precisions = tuple(p for p in precisions if p != "int8")
     if "tflite" in to and float_precisions and not pipe.reference_is_cached():
         pipe.prewarm_tflite()  # a cold conversion: TensorFlow imports while Paddle exports
     onnx_graph = graph_for_format("onnx", pipe.graphs)
-    if onnx_graph != "deploy" and any(f in to for f in ("onnx", "tflite") + formats.ONNX_DERIVED):
+    both = onnx_graph != "deploy" and any(f in to for f in ("onnx", "tflite") + formats.ONNX_DERIVED)
+    if both and share_cores:
+        try:
+            pipe.references(("deploy", onnx_graph))  # one child for both; what it cannot build, the code below does
+        except EdgekitError:
+            pass  # met again below, per graph, and reported as before
+    if both:
         # A dense zoo model has two reference graphs (deploy for .nb, raw for ONNX): export them side by
         # side, each in its own child. A failed raw export is left to the ONNX chain, which meets it
         # again and records it as that chain's failure, as before.

@@ -4,6 +4,7 @@ multiclass_nms3 kernels (CPU), so artifacts that carry the raw heads (ONNX, TFLi
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,15 +72,17 @@ def yolo_decode(heads, cfg: YoloConfig = COCO_YOLO, img_hw=None, num_classes=80)
 def _iou_pixels(a, b):
     """Pairwise Jaccard overlap [len(a), len(b)] of un-normalised (pixel) boxes: Paddle adds 1 to widths
     and heights. Element by element the same float32 arithmetic as a loop over `a` (parity compares
-    detections exactly), but one broadcast instead of a Python call per box."""
-    a, b = a[:, None, :], b[None, :, :]
-    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
-    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
-    disjoint = ((b[..., 0] > a[..., 2]) | (b[..., 2] < a[..., 0]) |
-                (b[..., 1] > a[..., 3]) | (b[..., 3] < a[..., 1]))
+    detections exactly), but one broadcast instead of a Python call per box. The four coordinates are
+    taken as contiguous columns first: broadcasting strided views of the [N, 4] arrays was slower (YOLO
+    parity's post-processing, 4 detection sets of YOLOv3-MobileNetV1: 10.4 -> 8.7 s CPU, under load)."""
+    ax1, ay1, ax2, ay2 = (np.ascontiguousarray(a[:, i])[:, None] for i in range(4))
+    bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, i])[None, :] for i in range(4))
+    iw = np.minimum(ax2, bx2) - np.maximum(ax1, bx1) + 1
+    ih = np.minimum(ay2, by2) - np.maximum(ay1, by1) + 1
+    disjoint = (bx1 > ax2) | (bx2 < ax1) | (by1 > ay2) | (by2 < ay1)
     inter = np.where(disjoint, 0, iw * ih)
-    area = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
-    areas = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
+    area = (ax2 - ax1 + 1) * (ay2 - ay1 + 1)
+    areas = (bx2 - bx1 + 1) * (by2 - by1 + 1)
     return inter / (area + areas - inter)
 
 
@@ -87,10 +90,18 @@ def yolo_nms(boxes, scores, cfg: YoloConfig = COCO_YOLO):
     """Per-class greedy NMS then a global keep_top_k, rows grouped by class ascending and by
     descending score within a class (multiclass_nms3's output order). Returns float32 [K, 6]."""
     kept = []   # (score, class, box index)
+    best = []   # min-heap of the keep_top_k highest kept scores so far
     for c in range(scores.shape[1]):
         s = scores[:, c]
         cand = np.nonzero(s > cfg.score_threshold)[0]
         cand = cand[np.argsort(-s[cand], kind="stable")][:cfg.nms_top_k]
+        # Only the keep_top_k best kept boxes are returned, ties going to the earlier (class, rank) one.
+        # Once that many are kept, a candidate scoring no more than the lowest of them can never be
+        # returned, and neither can the rest of its class (lower scores): drop them before the overlap
+        # matrix. The same rows come out; the matrix shrinks from nms_top_k^2 for most classes (profiled:
+        # NMS was 70% of a YOLO parity check).
+        if len(best) == cfg.keep_top_k:
+            cand = cand[s[cand] > best[0]]
         # Greedy NMS: a candidate survives if its overlap with every box kept so far is <= threshold.
         # The pairwise matrix (<= nms_top_k^2, one broadcast) makes the loop touch only kept boxes.
         cb = boxes[cand]
@@ -102,6 +113,8 @@ def yolo_nms(boxes, scores, cfg: YoloConfig = COCO_YOLO):
                 selected.append(cand[k])
                 suppressed |= iou[k] > cfg.nms_threshold
         kept += [(s[i], c, i) for i in selected]
+        for i in selected:
+            (heapq.heappush if len(best) < cfg.keep_top_k else heapq.heappushpop)(best, s[i])
     if len(kept) > cfg.keep_top_k:
         kept = sorted(kept, key=lambda t: -t[0])[:cfg.keep_top_k]
     kept.sort(key=lambda t: (t[1], -t[0]))
