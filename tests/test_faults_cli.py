@@ -210,17 +210,20 @@ def test_every_help_page_has_a_description_and_an_example(command, capsys):
 def test_convert_heading_counts_what_it_lists_and_json(tiny_paddle_model, tmp_path):
     import json
 
-    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "-o", str(tmp_path))
+    # its own empty cache: with the suite's shared one, an earlier test's ONNX is reused and no stage runs
+    cold = {"EDGEKIT_CACHE": str(tmp_path / "cache")}
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "-o", str(tmp_path / "out"),
+                env=cold)
     lines = r.stdout.strip().splitlines()
     rows = [ln for ln in lines[1:] if ln.startswith("  ")]  # the reference's row, then one per artifact
     assert lines[-1].startswith("time: ")  # and a last line with the stage times
-    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(rows) - 1} artifact(s) in {tmp_path}")
+    assert r.returncode == 0 and lines[0].endswith(f"the reference and {len(rows) - 1} artifact(s) in {tmp_path / 'out'}")
     # each stage says when it starts and how long it took; no tool's own log lines in between
     err = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert any(ln.endswith("onnx: paddle2onnx (opset 17)") for ln in err), r.stderr
     assert any(" onnx: done after " in ln for ln in err), r.stderr
     assert all(ln.startswith(("[", "edgekit")) for ln in err), r.stderr
-    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json")
+    r = run_cli("convert", "--paddle-model", str(tiny_paddle_model), "--to", "onnx", "--json", env=cold)
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and [a["format"] for a in doc["artifacts"]] == ["paddle", "onnx"]
     assert doc["artifacts"][1]["parity"]["status"] == "passed"
