@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import pytest
 
 from edge_kit.conversion import many, run
 from tests.conftest import run_cli
