@@ -2,9 +2,9 @@
 
 PP-YOLO's backbone uses deformable conv v2; paddle2onnx 2.1 maps Paddle's `deformable_conv` to ONNX
 `DeformConv` (opset 19), which onnxruntime 1.23 has no kernel for ("NOT_IMPLEMENTED : Could not find an
-implementation for DeformConv(19)"; a CPU/CUDA kernel was merged upstream in microsoft/onnxruntime#27393,
-2026-02). The rewrite computes the op's definition with GridSample, Mul and a 1x1 Conv; measured on
-tests/fixtures/deform_net.py against Paddle Inference: cosine 0.9999999999996, max|d| 2.9e-7
+implementation for DeformConv(19)"; the kernel of microsoft/onnxruntime#27393 first ships in 1.25.0, which
+has no CPython 3.10 wheel, and edgekit is bound to 3.10 by Paddle-Lite 2.13). The rewrite computes the
+op's definition with GridSample, Mul and a 1x1 Conv; measured on tests/fixtures/deform_net.py against Paddle Inference: cosine 0.9999999999996, max|d| 2.9e-7
 (bench_results/deformconv_probe.json). Not wired into the conversion pipeline yet (README, issue 14).
 """
 from __future__ import annotations
