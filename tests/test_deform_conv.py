@@ -51,6 +51,21 @@ def test_paddle2onnx_maps_deformable_conv_to_deformconv_at_opset_19(deform):
     assert ops.get("DeformConv") == 2 and "GridSample" not in ops, ops
 
 
+def test_opset_17_export_refuses_deformable_conv_in_one_line(deform):
+    """paddle2onnx itself aborts the process there (`FatalError: Process abort signal`): say why instead."""
+    from converters.errors import ConversionError
+
+    onnx_file, _, _ = deform
+    with pytest.raises(ConversionError) as err:
+        run_isolated(child_paddle_to_onnx, {"program": str(onnx_file.parent / "inference.pdmodel"),
+                                            "params": str(onnx_file.parent / "inference.pdiparams"),
+                                            "out_file": str(onnx_file.parent / "x17.onnx"), "opset": 17},
+                     model="deform_net", stage="onnx export", tool="paddle2onnx")
+    msg = str(err.value)
+    assert "\n" not in msg and "deformable_conv" in msg and "opset >= 19" in msg and "abort" not in msg, msg
+    assert not (onnx_file.parent / "x17.onnx").exists()
+
+
 def test_installed_onnxruntime_has_no_deformconv_kernel(deform):
     """The reason PPYOLO is not in the zoo. When the pinned onnxruntime gains the kernel (upstream
     microsoft/onnxruntime#27393), this fails: then PPYOLO's raw DeformConv graph can be verified directly."""
