@@ -78,6 +78,13 @@ def float_interp_scales(doc: dict) -> int:
     return changed
 
 
+def has_op(node, name: str) -> bool:
+    """Whether a PIR json program has an op of this name (ops are dicts whose "#" ends with it)."""
+    if isinstance(node, dict):
+        return str(node.get("#", "")).endswith(name) or any(has_op(v, name) for v in node.values())
+    return isinstance(node, list) and any(has_op(v, name) for v in node)
+
+
 def _legacy_to_pir(program: Path, params: Path, work: Path) -> Path:
     """What paddle2onnx does with a .pdmodel, done here so the PIR json can be fixed before it reads it."""
     import paddle
@@ -123,6 +130,10 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
             pir_json, pir_params = work / "program.json", params
             shutil.copy2(program, pir_json)
         doc = json.loads(pir_json.read_text())
+        if opset < 19 and has_op(doc, "deformable_conv"):  # else paddle2onnx aborts the process, saying nothing
+            raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which paddle2onnx "
+                               f"maps only to ONNX DeformConv (opset >= 19), not at opset {opset}; and onnxruntime 1.23.2 "
+                               f"has no DeformConv kernel to verify it with (converters/onnx_deform_conv.py, README)")
         fixes["float_interp_scales"] = float_interp_scales(doc)
         pir_json.write_text(json.dumps(doc))
         paddle2onnx.export(str(pir_json), str(pir_params), out_file, opset_version=opset, auto_upgrade_opset=False,

@@ -148,6 +148,15 @@ def test_trtexec_commands_cli_for_an_unimplemented_model_is_one_line(capsys):
     assert main(["trtexec-commands", "PPYOLO", "-o", "/nonexistent/x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not implemented by edgekit" in err[0]
+    assert "DeformConv" in err[0] and "onnxruntime 1.23.2" in err[0]  # PPYOLO says why (tests/test_deform_conv.py)
+
+
+def test_models_cli_says_why_ppyolo_is_not_implemented(capsys):
+    from edge_kit.cli import main
+
+    assert main(["models", "--task", "detection"]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note: PPYOLO: not implemented:")]
+    assert len(notes) == 1 and "NOT_IMPLEMENTED" in notes[0]
 
 
 @pytest.mark.slow

@@ -23,6 +23,8 @@ def model_rows(with_params: bool = False) -> list[dict]:
             "seed_sd855_ms": seed.sd855_ms, "seed_metric": seed.metric, "seed_metric_value": seed.metric_value,
             "size_note": spec.size_note,
         }
+        if spec.not_implemented_why:
+            row["not_implemented_why"] = spec.not_implemented_why
         if with_params and spec.implemented:
             from edge_kit.zoo.params import param_storage_mb
 
@@ -56,6 +58,9 @@ def run(args) -> int:
     notes = [r for r in rows if r["size_note"]]
     for r in notes:
         print(f"note: {r['model']}: {r['size_note']}")
+    for r in rows:
+        if r.get("not_implemented_why"):
+            print(f"note: {r['model']}: not implemented: {r['not_implemented_why']}")
     return 0
 
 

@@ -25,7 +25,8 @@ def prepare_model(model: str, out_dir: Path, precisions=("fp32", "fp16"), log=No
     log = log or _stderr
     spec = get_model(model)
     if not spec.implemented:
-        raise EdgekitError(f"{spec.name} is listed from the seed but not implemented by edgekit; no ONNX to prepare")
+        why = f" ({spec.not_implemented_why})" if spec.not_implemented_why else ""
+        raise EdgekitError(f"{spec.name} is listed from the seed but not implemented by edgekit{why}; no ONNX to prepare")
     artifacts = convert(spec.name, to=("onnx",), precisions=("fp32",), log=log)
     onnx = [a for a in artifacts if a.format == "onnx"]
     if not onnx or not onnx[0].ok:

@@ -45,6 +45,7 @@ class ModelSpec:
     builder: Optional[str] = None              # "module:function"; None: not implemented yet
     size_note: str = ""                        # why the parameter size differs from the seed's column
     extra: dict = field(default_factory=dict)  # task specifics (anchors, ...)
+    not_implemented_why: str = ""              # for a model without a builder: what stands in the way, measured
 
     @property
     def seed(self) -> SeedRow:
@@ -73,8 +74,8 @@ _DET_PRE = Preprocess(resize=(608, 608), resize_short=None, mean=IMAGENET_MEAN, 
 _SEG_PRE = Preprocess(resize=(512, 512), resize_short=None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
 
-def _det(name: str, builder: Optional[str] = None, note: str = "") -> ModelSpec:
-    return ModelSpec(name, "detection", (1, 3, 608, 608), 80, _DET_PRE, builder, note)
+def _det(name: str, builder: Optional[str] = None, note: str = "", why: str = "") -> ModelSpec:
+    return ModelSpec(name, "detection", (1, 3, 608, 608), 80, _DET_PRE, builder, note, not_implemented_why=why)
 
 
 def _ins(name: str) -> ModelSpec:
@@ -99,7 +100,10 @@ _SPECS: tuple[ModelSpec, ...] = (
     _det("YOLOv3-MobileNetV3_large", f"{_Z}.yolov3:yolov3_mobilenet_v3_large"),
     _det("YOLOv3-MobileNetV1", f"{_Z}.yolov3:yolov3_mobilenet_v1"),
     _det("YOLOv3-DarkNet53", f"{_Z}.darknet:yolov3_darknet53"),
-    _det("PPYOLO"),
+    _det("PPYOLO", why=(
+        "its deformable conv v2 exports only as ONNX DeformConv (opset 19; paddle2onnx 2.1 aborts at 17), which "
+        "onnxruntime 1.23.2, the newest release for CPython 3.10, cannot run (NOT_IMPLEMENTED), so no ONNX parity; "
+        "a GridSample rewrite matches Paddle on a test net (converters/onnx_deform_conv.py) but is not wired in")),
     _det("FasterRCNN-ResNet50-FPN"),
     _det("FasterRCNN-HRNet_W18-FPN"),
     _det("FasterRCNN-ResNet101_vd-FPN"),
