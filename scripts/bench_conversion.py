@@ -1,6 +1,7 @@
 """Conversion speed, cold and warm, against a bare onnx2tf run of the same ONNX (issue: conversion speed).
 
-    .venv/bin/python scripts/bench_conversion.py [MODELS...] [--zoo] [--rounds N] [-o bench_results/conversion_speed.json]
+    .venv/bin/python scripts/bench_conversion.py [MODELS...] [--zoo [--zoo-models A,B] [--jobs N]] [--skip-models]
+                                                 [--rounds N] [-o bench_results/conversion_speed.json]
 
 For each model, in one run and in fresh processes each time:
   bare   `onnx2tf.convert(onnx, output_folder)` with onnx2tf's defaults on edgekit's ONNX of the model
@@ -12,7 +13,7 @@ bare and cold alternate over the rounds so machine drift hits both; the ratio co
 With --zoo, also the whole lightweight zoo, all formats, fp32 + fp16, cold, in one process, --jobs models
 at a time (edge_kit.conversion.many, as `edgekit convert A B ...` does), with the CPU time of the
 whole process tree (user + system) beside the wall time: on a shared machine it moves less than the wall
-time (contention still inflates it).
+time (contention still inflates it), the order the models started in and when each started and ended.
 
 It writes what it measured and on what (CPU, cores, load average before and after, tool versions).
 Numbers measured on a loaded machine are kept but flagged by their load average.
@@ -39,15 +40,17 @@ LIGHTWEIGHT = ("MobileNetV3_small_ssld", "MobileNetV3_large_ssld", "MobileNetV2"
                "DeepLabv3-MobileNetV3_large_x1_0_ssld", "FastSCNN", "HRNet_W18_Small_v1")
 
 CONVERT = """
-import json, sys
-from edge_kit.conversion.many import convert_many
+import json, sys, time
+from edge_kit.conversion.many import convert_many, schedule
 models, precisions, jobs = sys.argv[1].split(","), tuple(sys.argv[2].split(",")), int(sys.argv[3])
-out = []
+out, t0 = [], time.perf_counter()
+order = schedule(models)  # the start order convert_many uses (longest expected first)
 for o in convert_many(models, jobs=jobs, precisions=precisions, log=lambda line: None):
     if not o.ok:
         raise SystemExit(f"{o.model}: {o.error}")
     out.append({"model": o.model, "seconds": o.conversion.seconds, "stages": o.conversion.stages,
-                "failed": [a.path.name for a in o.conversion if not a.ok]})
+                "failed": [a.path.name for a in o.conversion if not a.ok], "start_rank": order.index(o.model),
+                "started_at_s": round(o.started - t0, 1), "ended_at_s": round(o.ended - t0, 1)})
 print("EDGEKIT_RESULT " + json.dumps(out))
 """
 
@@ -130,14 +133,16 @@ def bench_model(model: str, rounds: int, work: Path) -> dict:
             "cold_over_bare": round(cold / bare, 3), "stages_of_last_cold_run": stages[-1]}
 
 
-def bench_zoo(work: Path, jobs: int) -> dict:
+def bench_zoo(work: Path, jobs: int, models: tuple = LIGHTWEIGHT) -> dict:
     cache = work / "cache-zoo"
     load = os.getloadavg()
-    wall, results = _convert(list(LIGHTWEIGHT), "fp32,fp16", cache, work, jobs)
+    wall, results = _convert(list(models), "fp32,fp16", cache, work, jobs)
     shutil.rmtree(cache, ignore_errors=True)
-    return {"models": list(LIGHTWEIGHT), "precisions": ["fp32", "fp16"], "jobs": jobs, "cold_wall_s": round(wall, 1),
+    return {"models": list(models), "precisions": ["fp32", "fp16"], "jobs": jobs, "cold_wall_s": round(wall, 1),
             "cpu_s": round(CPU["last_s"], 1), "load_average_before": load, "load_average_after": os.getloadavg(),
             "per_model_s": {r["model"]: r["seconds"] for r in results},
+            "start_order": [r["model"] for r in sorted(results, key=lambda r: r["start_rank"])],
+            "started_ended_at_s": {r["model"]: [r["started_at_s"], r["ended_at_s"]] for r in results},
             "failed": {r["model"]: r["failed"] for r in results if r["failed"]},
             "stages": {r["model"]: r["stages"] for r in results}}
 
@@ -158,6 +163,9 @@ def main() -> int:
     parser.add_argument("--zoo", action="store_true", help="also the lightweight zoo, all formats, fp32+fp16, cold")
     parser.add_argument("--jobs", type=int, default=2, help="the zoo's models converted at a time (convert_many; "
                         "default: %(default)s, what `edgekit convert A B ... ` does)")
+    parser.add_argument("--zoo-models", default=",".join(LIGHTWEIGHT), metavar="A,B,...",
+                        help="with --zoo: these models instead of the whole lightweight zoo (a subset, e.g. to "
+                        "compare --jobs)")
     parser.add_argument("-o", "--output", default=str(ROOT / "bench_results" / "conversion_speed.json"))
     args = parser.parse_args()
     record = {"schema": "edgekit.conversion_speed/1", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -170,8 +178,10 @@ def main() -> int:
             print(f"{m}: cold {r['cold_median_s']} s, bare onnx2tf {r['bare_median_s']} s "
                   f"(ratio {r['cold_over_bare']}), warm {r['warm_median_s']} s", flush=True)
         if args.zoo:
-            record["zoo"] = bench_zoo(Path(tmp), args.jobs)
-            print(f"lightweight zoo, all formats, fp32+fp16, cold, {args.jobs} at a time: "
+            zoo = tuple(args.zoo_models.split(","))
+            record["zoo"] = bench_zoo(Path(tmp), args.jobs, zoo)
+            what = "lightweight zoo" if set(zoo) == set(LIGHTWEIGHT) else ", ".join(zoo)
+            print(f"{what}, all formats, fp32+fp16, cold, {args.jobs} at a time: "
                   f"{record['zoo']['cold_wall_s']} s wall, {record['zoo']['cpu_s']} s CPU", flush=True)
     record["load_average_after"] = os.getloadavg()
     Path(args.output).write_text(json.dumps(record, indent=2) + "\n")

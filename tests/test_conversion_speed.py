@@ -179,3 +179,27 @@ def test_one_child_for_both_reference_graphs_makes_the_same_references(tmp_path,
         assert files_a == files_b
         assert out_a.files == out_b.files and all(np.array_equal(out_a[k], out_b[k]) for k in out_a.files)
     assert made[True]["deploy"][0] != made[True]["raw"][0]  # two different programs, not one twice
+
+
+def test_kernel_key_scan_finds_exactly_what_the_regex_finds():
+    """The fast .nb kernel-key scan against KERNEL_KEY.findall (the definition) on float-like random bytes
+    with keys planted in every tricky position: at both ends, after and before key characters (which
+    make them no key), upper-case or digit starts, several runs of slashes and digits, a long text run."""
+    from converters.paddle_lite import KERNEL_KEY, kernel_key_precisions
+
+    rng = np.random.default_rng(3)
+    planted = [b"conv2d/def/4/5/1", b"Conv2d/def/4/1/1", b"x_conv/def/4/1/1/", b"fc/def/4/12/1", b"relu/def/4/1/1a",
+               b"a/b/1/2/3", b"9a/b/1/2/3", b"pool2d/def/4/2/1/7/8", b"/conv2d/def/4/5/1", b"feed/def/4/4/1 ",
+               b"a" * 3000 + b"/def/4/1/1", b"conv2d/def/4/5/", b"conv2d/x/4/5/1/conv2d/x/4/1/1",
+               b"multiclass_nms3/def/2/1/1" * 3]
+    chunks = [b"elementwise_add/def/4/1/1"]
+    for i in range(400):
+        chunks.append(rng.integers(0, 256, int(rng.integers(0, 2000)), dtype=np.uint8).tobytes())
+        chunks.append(planted[i % len(planted)])
+    chunks.append(b"sigmoid/def/4/1/1")
+    data = b"".join(chunks)
+    expected = KERNEL_KEY.findall(data)
+    assert len(expected) > 100 and set(expected) >= {b"1", b"2", b"5", b"12"}
+    assert kernel_key_precisions(data) == expected
+    for cut in (1, 7, 5001, len(data) // 2):  # keys cut at the ends of the buffer
+        assert kernel_key_precisions(data[cut:-cut]) == KERNEL_KEY.findall(data[cut:-cut])
