@@ -29,9 +29,10 @@ def images(arm: dict | None) -> str:
     """How many of the host parity's images the emulated run used (dense models: edge_kit.arm_budget)."""
     plan = (arm or {}).get("image_plan")
     if not plan:  # entries from before the image budget ran every host parity image
-        return str(arm.get("images", "")).split(" ")[0] if arm else ""
+        n = str(arm.get("images", "")).split(" ")[0] if arm else ""
+        return f"{n}/{n}" if n.isdigit() else n
     est = plan.get("estimated_cpu_s_per_image")
-    return f"{plan['images']}/{plan['available']}" + (f" (~{est:g} CPU-s each)" if est else "")
+    return f"{plan['images']}/{plan['available']}" + (f" (~{est:.3g} CPU-s each)" if est else "")
 
 
 def main() -> int:
