@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import arm_emulation
+from edge_kit import arm_budget
 from edge_kit.manifest import Artifact, Manifest
 from edge_kit.parity import compare, tensor_metrics
 
@@ -34,19 +35,29 @@ def _current(manifest: Manifest, env: arm_emulation.ArmEnv, cpu: str) -> bool:
 
 def check_tflite(artifacts: list[Artifact], inputs: np.ndarray, ref_outputs, task: str,
                  input_hw: tuple[int, int] | None, reference: str, cpu: str = arm_emulation.DEFAULT_CPU,
-                 env: arm_emulation.ArmEnv | None = None, log: Callable[[str], None] = lambda _m: None) -> None:
+                 env: arm_emulation.ArmEnv | None = None, log: Callable[[str], None] = lambda _m: None,
+                 budget_s: float | None = None) -> None:
     """Add `parity_arm64` to each TFLite artifact's manifest (saved beside the file). `inputs` and
-    `ref_outputs` are what the host parity used. Raises ArmEnvError if the environment is missing."""
+    `ref_outputs` are what the host parity used; the first images of them that fit `budget_s` emulated
+    CPU seconds per file are run (edge_kit.arm_budget; default its BUDGET_CPU_S or EDGEKIT_ARM_BUDGET_S).
+    Raises ArmEnvError if the environment is missing."""
     env = env or arm_emulation.find_env()
     todo = [a for a in artifacts if a.format == "tflite" and a.manifest.file
             and not _current(a.manifest, env, cpu)]
     if not todo:
         return
-    log(f"[{todo[0].model}] arm64 check: {len(todo)} TFLite file(s) on aarch64 kernels (qemu {cpu}, not timed)")
+    # Dense models cost minutes per emulated image: run the first images that fit the budget (edge_kit.arm_budget).
+    plan = arm_budget.plan_images([a.path for a in todo], inputs.shape[0], budget_s)
+    n = plan["images"]
+    inputs, ref_outputs = inputs[:n], list(ref_outputs)[:n]
+    log(f"[{todo[0].model}] arm64 check: {len(todo)} TFLite file(s) on aarch64 kernels (qemu {cpu}, not timed), "
+        f"{n} of {plan['available']} parity image(s): {plan['why']}")
     base = {"label": label(cpu), **env.describe(cpu), "reference": reference,
-            "images": f"{inputs.shape[0]} parity images (the host parity's)", "timed": False}
+            "images": f"{n} of the host parity's {plan['available']} images", "image_plan": plan, "timed": False}
+    # Generous: a loaded machine stretches the wall time; a hung emulator must still end.
+    timeout = max(3600.0, 10 * plan.get("estimated_cpu_s_per_image", 0) * n * len(todo))
     try:
-        runs, report = arm_emulation.run_tflite(env, [a.path for a in todo], [inputs], cpu=cpu)
+        runs, report = arm_emulation.run_tflite(env, [a.path for a in todo], [inputs], cpu=cpu, timeout=timeout)
     except arm_emulation.ArmRunError as exc:
         for a in todo:
             # "error", not "failed": not reused from the cache, so a transient cause (a timeout) is retried.
@@ -75,7 +86,10 @@ def check_conversion(pipe, artifacts: list[Artifact], env: arm_emulation.ArmEnv,
     if not tflites:
         return
     src = pipe.src
-    check_tflite(tflites, pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.task, tuple(src.input_shape[2:]),
+    # parity_task, as the host parity: a user's detector or segmenter is compared as tensors (edgekit does not
+    # know its output layout), a zoo model by its task's metric.
+    check_tflite(tflites, pipe.ref_inputs("tflite"), pipe.ref_outputs("tflite"), src.parity_task,
+                 tuple(src.input_shape[2:]),
                  reference="Paddle Inference on the source program" if src.kind != "onnx"
                  else "onnxruntime on the source ONNX", env=env, log=log)
 
@@ -91,24 +105,18 @@ def _record(a: Artifact, entry: dict) -> None:
 
 
 def summary(entry: dict | None) -> str:
-    """One line for `convert` and `inspect`."""
+    """One line for `convert` and `inspect` (the metrics as edge_kit.parity_text words them)."""
+    from edge_kit.parity_text import _metric_parts
+
     if not entry:
         return "arm64 kernels: not checked (edgekit convert --arm-check)"
-    m = entry.get("metrics", {})
-    parts = []
-    if m.get("outputs"):
-        o = min(m["outputs"], key=lambda o: o["cosine"])
-        parts.append(f"cos {o['cosine']:.6f} max|d| {o['max_abs']:.2e}")
-    for k, name in (("top1_agreement", "top1"), ("top5_agreement", "top5")):
-        if k in m:
-            parts.append(f"{name} {m[k]:.0%}")
-    if "pixel_agreement" in m:
-        parts.append(f"pixels {m['pixel_agreement']:.4%}")
-    if "ap50_vs_reference" in m:
-        parts.append(f"AP50 {m['ap50_vs_reference']:.4f}")
+    parts = _metric_parts(entry.get("metrics", {}), None, "line")
     host = entry.get("vs_host_x86") or []
     if host:
         parts.append(f"vs x86 LiteRT max|d| {max(h['max_abs'] for h in host):.2e}")
+    plan = entry.get("image_plan")
+    if plan:
+        parts.append(f"on {plan['images']}/{plan['available']} image(s)")
     text = f"{entry.get('label', 'arm64 (emulated)')}: {entry.get('status')}"
     if parts:
         text += ": " + " ".join(parts)

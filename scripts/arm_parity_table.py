@@ -14,17 +14,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def cell(parity: dict | None) -> str:
+def cell(manifest: dict, parity: dict | None) -> str:
+    """A parity verdict as the zoo's parity table words it (edge_kit.parity_text)."""
+    from edge_kit.parity_text import render
+
     if not parity:
         return "not checked"
-    m = parity.get("metrics", {})
-    parts = [parity.get("status", "?")]
-    if m.get("outputs"):
-        o = min(m["outputs"], key=lambda o: o["cosine"])
-        parts.append(f"cos {o['cosine']:.6f}, max abs {o['max_abs']:.1e}")
-    if "top1_agreement" in m:
-        parts.append(f"top1 {m['top1_agreement']:.0%}")
-    return ", ".join(parts)
+    if parity.get("status") == "error":
+        return f"error: {parity.get('reason', '')[:120]}"
+    return render({**manifest, "parity": parity}, "cell")
+
+
+def images(arm: dict | None) -> str:
+    """How many of the host parity's images the emulated run used (dense models: edge_kit.arm_budget)."""
+    plan = (arm or {}).get("image_plan")
+    if not plan:  # entries from before the image budget ran every host parity image
+        n = str(arm.get("images", "")).split(" ")[0] if arm else ""
+        return f"{n}/{n}" if n.isdigit() else n
+    est = plan.get("estimated_cpu_s_per_image")
+    return f"{plan['images']}/{plan['available']}" + (f" (~{est:.3g} CPU-s each)" if est else "")
 
 
 def main() -> int:
@@ -38,15 +46,18 @@ def main() -> int:
         arm = m.get("parity_arm64")
         env = env or arm
         host = (arm or {}).get("vs_host_x86") or []
-        rows.append(f"| {m['model']} | {m['precision']} | {cell(m.get('parity'))} | {cell(arm)} | "
-                    f"{max((h['max_abs'] for h in host), default=float('nan')):.1e} | {m['status']} |")
+        rows.append(f"| {m['model']} | {m['precision']} | {cell(m, m.get('parity'))} | {cell(m, arm)} | "
+                    f"{images(arm)} | {max((h['max_abs'] for h in host), default=float('nan')):.1e} | "
+                    f"{m['status']} |")
     head = ["# TFLite artifacts on aarch64 kernels (emulated)", ""]
     if env:
-        head += [f"{env['label']}: {env['runtime']}; {env['userland']}; {env['emulator']}. The same parity "
-                 f"images and reference as the host parity ({env['reference']}, {env['images']}). Emulated runs "
-                 "are not timed.", ""]
-    head += ["| model | precision | host parity (x86 LiteRT) | arm64 parity (emulated) | max abs, arm64 vs x86 | "
-             "status |", "|---|---|---|---|---|---|"]
+        head += [f"{env['label']}: {env['runtime']}; {env['userland']}; {env['emulator']}. The reference is the "
+                 f"host parity's ({env['reference']}), and so are the images: all of them where the emulated "
+                 "cost allows, else the first ones that fit the budget (edge_kit.arm_budget: at least one; "
+                 "the images column). \"max abs, arm64 vs x86\" compares the ARM kernels' outputs with x86 "
+                 "LiteRT's on the same file and images, element by element. Emulated runs are not timed.", ""]
+    head += ["| model | precision | host parity (x86 LiteRT) | arm64 parity (emulated) | images (arm64) | "
+             "max abs, arm64 vs x86 | status |", "|---|---|---|---|---|---|---|"]
     text = "\n".join(head + rows) + "\n"
     Path(args.out).write_text(text)
     print(text)
