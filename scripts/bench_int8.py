@@ -153,9 +153,8 @@ def main() -> int:
            "load_average_note": ("summarized later from stored records: these load averages are from the "
                                  "summary run, not the measurement" if args.summarize_only else
                                  "1/5/15-minute load averages before and after the measurement"),
-           "under_load": (f"measured under load: other jobs were running ({os.cpu_count()} cores)"
-                          if load_before[0] >= QUIET_LOAD else
-                          f"the machine was otherwise idle when the run started ({os.cpu_count()} cores)"),
+           "under_load": ("measured under load: other jobs were running" if load_before[0] >= QUIET_LOAD else
+                          "the machine was otherwise idle when the run started"),
            "weights": "untrained (edgekit's seeded init): latency and size do not depend on weight values; "
                       "the agreement columns measure quantization damage on these outputs only",
            "calibration": "; ".join(sorted({r["calibration"] for r in rows if r.get("calibration")})) or "-",
