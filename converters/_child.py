@@ -11,6 +11,24 @@ import sys
 import traceback
 
 
+def _last_line(exc: BaseException) -> str:
+    # Paddle's dy2static errors are pages long; their last line names the actual problem.
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+
+
+def _summary(exc: BaseException) -> str:
+    """The exception's last line, and the first one in its chain (`raise ... from`, or raised while handling
+    another) when that is a different one: numpy's import error ends "relaunch your python interpreter from
+    there." whatever went wrong; what did go wrong is at the start of the chain."""
+    root, seen = exc, {id(exc)}
+    while (nxt := root.__cause__ or root.__context__) is not None and id(nxt) not in seen:
+        root = nxt
+        seen.add(id(root))
+    first, last = _last_line(root), _last_line(exc)
+    return last if root is exc or first == last else f"{last} (from {first})"
+
+
 def main(request_path: str, result_path: str) -> int:
     request = json.loads(open(request_path).read())
     if request.get("cwd"):
@@ -23,9 +41,7 @@ def main(request_path: str, result_path: str) -> int:
     except Exception as exc:  # reported to the parent as a readable error, not a traceback
         from converters.errors import EdgekitError
 
-        # Paddle's dy2static errors are pages long; their last line names the actual problem.
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        summary = f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+        summary = _summary(exc)
         answer = {"error": str(exc) if isinstance(exc, EdgekitError) else summary,
                   "user_error": isinstance(exc, EdgekitError), "traceback": traceback.format_exc()}
         code = 1

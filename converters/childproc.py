@@ -49,6 +49,31 @@ def describe_exit(code: int) -> str:
     return f"exited with status {code}"
 
 
+# What a child prints when the kernel refuses it a thread or a process (EAGAIN): OpenBLAS (numpy's, at import),
+# Python's threading, a shell. The error the tool raises next rarely says so: numpy's import, its OpenBLAS
+# thread refused, fails with "relaunch your python interpreter from there."
+_NO_TASK = ("pthread_create failed", "can't start new thread", "fork: retry", "Cannot fork")
+
+
+def refused_task(output: str) -> str | None:
+    """The line of a child's output saying it could not start a thread or process, if there is one."""
+    def refused(line: str) -> bool:
+        low = line.lower()
+        return any(s.lower() in low for s in _NO_TASK) or (
+            "resource temporarily unavailable" in low and any(w in low for w in ("thread", "fork", "clone")))
+
+    return next((ln.strip()[:200] for ln in output.splitlines() if refused(ln)), None)
+
+
+def task_table() -> str:
+    """How full the kernel's task table is now ("32518 threads and processes of pid_max 32768"), or ""."""
+    try:
+        total = Path("/proc/loadavg").read_text().split()[3].split("/")[1]
+        return f"{total} threads and processes of pid_max {Path('/proc/sys/kernel/pid_max').read_text().strip()}"
+    except (OSError, IndexError):
+        return ""
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

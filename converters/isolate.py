@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from converters.childproc import describe_exit, die_with_parent, owned_tempdir
+from converters.childproc import describe_exit, die_with_parent, owned_tempdir, refused_task, task_table
 from converters.errors import ConversionError, EdgekitError
 
 CHILD_PREFIX = "edgekit-child-"  # + pid + "-": a tool child's request, result and output
@@ -43,6 +43,17 @@ def _child_env(env: dict | None) -> dict:
     return child_env
 
 
+def _starved(detail: str, output: str) -> str:
+    """`detail`, led by the real cause when the child's output shows the kernel refused it a thread or a process:
+    the task table was full (other jobs' threads), which no error raised after it names."""
+    refused = refused_task(output)
+    if not refused:
+        return detail
+    table = task_table()
+    return (f"the machine refused a new thread or process ({refused}){'; now ' + table if table else ''}: "
+            f"other jobs hold the task table, run it again when they finish (then: {detail})")
+
+
 def _answer(returncode: int, result: Path, output: str, *, model: str, stage: str, tool: str) -> dict:
     """The child's JSON result, or its failure as a ConversionError (or the user's EdgekitError)."""
     if result.exists():
@@ -50,12 +61,12 @@ def _answer(returncode: int, result: Path, output: str, *, model: str, stage: st
         if "error" in answer:
             if answer.get("user_error"):
                 raise EdgekitError(answer["error"])
-            raise ConversionError(model, stage, tool, answer["error"])
+            raise ConversionError(model, stage, tool, _starved(answer["error"], f"{output}\n{answer['error']}"))
         if returncode == 0:
             return answer["result"]
     detail = describe_exit(returncode)
     words = _last_words(output)
-    raise ConversionError(model, stage, tool, f"{detail}{': ' + words if words else ''}")
+    raise ConversionError(model, stage, tool, _starved(f"{detail}{': ' + words if words else ''}", output))
 
 
 def _target_name(target: Callable) -> str:

@@ -41,15 +41,18 @@ def run_onnx_int8_baseline(onnx_file: Path, calib: np.ndarray, inputs: np.ndarra
         return run_onnx(out, [inputs])
 
 
-def apply_baseline(result: dict, baseline: dict, margin: float = BASELINE_MARGIN) -> None:
+WHAT = ("the fp32 ONNX model quantized by onnxruntime (QDQ, per-channel int8 weights, int8 activations, "
+        "min/max on the same calibration set), same metric, same images")
+
+
+def apply_baseline(result: dict, baseline: dict, margin: float = BASELINE_MARGIN, what: str = WHAT) -> None:
     """result: compare() of the artifact; baseline: compare() of the ORT int8 model, both vs fp32.
     Records the baseline; a miss (task metric or cosine) within `margin` of the baseline passes, saying
     so. A cosine under GARBAGE_COSINE or a max-abs failure is never excused."""
     failed = [c for c in result["checks"] if not c["passed"]]
     base = {c["name"]: c["value"] for c in baseline["checks"]}
     result["int8_baseline"] = {
-        "what": "the fp32 ONNX model quantized by onnxruntime (QDQ, per-channel int8 weights, int8 activations, "
-                "min/max on the same calibration set), same metric, same images",
+        "what": what,
         "metrics": {k: v for k, v in base.items() if not k.endswith(".cosine")},
         "cosine": {k: v for k, v in base.items() if k.endswith(".cosine")}}
     if not failed or any(c["name"].endswith(".max_abs") or (c["name"].endswith(".cosine") and

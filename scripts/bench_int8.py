@@ -1,7 +1,8 @@
-"""int8 vs fp32 on this host's LiteRT for the lightweight classifiers: latency ratio, file-size ratio and
-how far int8 moves the answers (top-1 agreement with the fp32 model, from the int8 file's parity record).
+"""int8 vs fp32 on this host's LiteRT for the lightweight classifiers, a detector and a segmenter: latency
+ratio, file-size ratio and how far int8 moves the answers (agreement with the fp32 model by the task metric:
+top-1, AP50, mIoU, from the int8 file's parity record).
 
-    .venv/bin/python scripts/bench_int8.py [--models M1,M2] [--threads 1,2] [--repeats 100]
+    .venv/bin/python scripts/bench_int8.py [--models M1,M2] [--threads 1,2] [--repeats 100] [--cpu-rounds 60]
 
 Each model's fp32 and int8 TFLite cells are timed by `edgekit bench`'s harness in interleaved turns
 (A B A B ...), so drift from other processes hits both alike; records go to bench_results/int8/results.jsonl
@@ -27,8 +28,13 @@ from edge_kit.bench.host_device import HostDevice, describe_host  # noqa: E402
 from edge_kit.bench.store import ResultStore  # noqa: E402
 from edge_kit.manifest import Artifact, atomic_write_text  # noqa: E402
 
-MODELS = ("MobileNetV3_small_ssld", "ShuffleNetV2", "MobileNetV3_large_ssld", "MobileNetV2")
+MODELS = ("MobileNetV3_small_ssld", "ShuffleNetV2", "MobileNetV3_large_ssld", "MobileNetV2",  # the goal's models
+          "YOLOv3-MobileNetV1", "FastSCNN")                                               # a detector, a segmenter
 GOAL = 0.6
+QUIET_LOAD = 1.0  # a 1-minute load average at or above this before the run: other jobs were running
+# The agreement with fp32 each task's parity records (parity.metrics), and what the table calls it.
+AGREEMENT = {"classification": ("top1_agreement", "top-1"), "detection": ("ap50_vs_reference", "AP50"),
+             "semantic_segmentation": ("miou_vs_reference", "mIoU")}
 
 
 def cpu_time_medians(fp32: Path, int8: Path, rounds: int = 60) -> dict:
@@ -56,6 +62,18 @@ def cpu_time_medians(fp32: Path, int8: Path, rounds: int = 60) -> dict:
     return {tag: round(statistics.median(v), 3) for tag, v in samples.items()}
 
 
+def _agreement(r: dict) -> str:
+    """"top-1 58% (passed by the baseline rule: onnxruntime int8 33%)": the int8 file's task-metric agreement with
+    fp32 on the parity images, and how its parity passed."""
+    def fmt(v):
+        return "-" if v is None else f"{v:.0%}" if r["agreement_metric"] == "top-1" else f"{v:.2f}"
+
+    how = r["int8_parity"]
+    if r["int8_passed_by_baseline"]:
+        how = f"passed by the baseline rule: onnxruntime int8 {fmt(r['baseline_agreement'])}"
+    return f"{r['agreement_metric']} {fmt(r['agreement_vs_fp32'])} ({how})"
+
+
 def _cell(latest: dict, key: str):
     """The newest record of a cell. The store keys a cell `key@<machine id>` when records of two machine ids
     hold it: this host's records from before describe_host() wrote a machine_id get another id than newer ones."""
@@ -68,6 +86,8 @@ def main() -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeats", type=int, default=100)
+    ap.add_argument("--cpu-rounds", type=int, default=60,
+                    help="fp32/int8 turns for the 1-thread CPU-time medians (a YOLO turn is about a second here)")
     ap.add_argument("--out", default=str(ROOT / "bench_results"))
     ap.add_argument("--summarize-only", action="store_true",
                     help="measure nothing: write the summary from the records already in bench_results/int8/ "
@@ -102,9 +122,12 @@ def main() -> int:
                              "reason": (q or fp or {}).get("reason", "missing")})
                 continue
             art = Artifact.load(Path(q["artifact"]["path"]))
-            metrics = art.manifest.get("parity", {}).get("metrics", {})
+            parity = art.manifest.get("parity", {})
+            metrics = parity.get("metrics", {})
+            metric, label = AGREEMENT.get(art.manifest.get("task"), AGREEMENT["classification"])
             fm, qm = fp["measurement"], q["measurement"]
-            cpu = cpu_time_medians(Path(fp["artifact"]["path"]), Path(q["artifact"]["path"])) if t == 1 else {}
+            cpu = (cpu_time_medians(Path(fp["artifact"]["path"]), Path(q["artifact"]["path"]), args.cpu_rounds)
+                   if t == 1 else {})
             rows.append({
                 "model": model, "threads": t, "status": "ok",
                 "fp32_median_ms": round(fm["median_ms"], 3), "int8_median_ms": round(qm["median_ms"], 3),
@@ -114,9 +137,13 @@ def main() -> int:
                 "fp32_bytes": fp["artifact"]["bytes"], "int8_bytes": q["artifact"]["bytes"],
                 "size_ratio": round(q["artifact"]["bytes"] / fp["artifact"]["bytes"], 3),
                 "noisy": bool(fp["flags"].get("noisy") or q["flags"].get("noisy")),
-                "int8_parity": art.manifest.get("parity", {}).get("status"),
-                "top1_agreement_vs_fp32": metrics.get("top1_agreement"),
+                "int8_parity": parity.get("status"),
+                "int8_passed_by_baseline": bool(parity.get("passed_by")),
+                "agreement_metric": label, "agreement_vs_fp32": metrics.get(metric),
+                "baseline_agreement": parity.get("int8_baseline", {}).get("metrics", {}).get(metric),
                 "top5_agreement_vs_fp32": metrics.get("top5_agreement"),
+                "int8_loadavg": q["flags"].get("host_load_avg"), "fp32_loadavg": fp["flags"].get("host_load_avg"),
+                "calibration": art.manifest.get("quantization", {}).get("calibration", {}).get("source"),
             })
     host = describe_host()
     doc = {"what": "int8 vs fp32 TFLite on LiteRT (XNNPACK), median ms at batch 1, interleaved turns",
@@ -126,33 +153,33 @@ def main() -> int:
            "load_average_note": ("summarized later from stored records: these load averages are from the "
                                  "summary run, not the measurement" if args.summarize_only else
                                  "1/5/15-minute load averages before and after the measurement"),
-           "under_load": "the machine was shared with other jobs while this ran (see the load averages; "
-                         f"it has {os.cpu_count()} cores)",
+           "under_load": ("measured under load: other jobs were running" if load_before[0] >= QUIET_LOAD else
+                          "the machine was otherwise idle when the run started"),
            "weights": "untrained (edgekit's seeded init): latency and size do not depend on weight values; "
                       "the agreement columns measure quantization damage on these outputs only",
-           "calibration": "edgekit's generated natural-looking images (bench's builtin calibration set)",
+           "calibration": "; ".join(sorted({r["calibration"] for r in rows if r.get("calibration")})) or "-",
            "seconds": round(time.time() - t0, 1),
            "host": {k: host.get(k) for k in ("cpu_model", "cores", "os", "runtimes", "git_revision")}}
     atomic_write_text(out / "int8_vs_fp32.json", json.dumps(doc, indent=2) + "\n")
     lines = ["# int8 vs fp32, LiteRT on this host\n",
-             f"{doc['what']}; load average before {doc['load_average_before']}, after "
-             f"{doc['load_average_after']} on {os.cpu_count()} cores (measured under load). {doc['weights']}.\n",
-             "Wall-time medians are what `edgekit bench` records; on a machine this loaded they include time spent "
+             f"{doc['what']}; 1/5/15-minute load average before {doc['load_average_before']}, after "
+             f"{doc['load_average_after']} on {os.cpu_count()} cores ({doc['under_load']}). {doc['weights']}. "
+             f"Calibration: {doc['calibration']}.\n",
+             "Wall-time medians are what `edgekit bench` records; on a loaded machine they include time spent "
              "waiting for a core. The CPU-time columns (1 thread: time.thread_time around each invoke, fp32 and "
-             "int8 alternating) count only the inference's own work and are the fairer ratio here.\n",
+             "int8 alternating) count only the inference's own work and are the load-robust ratio.\n",
              "| model | threads | fp32 ms (wall) | int8 ms (wall) | int8/fp32 (wall) | fp32 CPU ms | int8 CPU ms | "
-             "int8/fp32 (CPU) | size int8/fp32 | top-1 agreement | goal <= 0.6x (CPU) |",
+             "int8/fp32 (CPU) | size int8/fp32 | int8 agreement with fp32 (parity) | goal <= 0.6x (CPU) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] != "ok":
             lines.append(f"| {r['model']} | {r['threads']} | not measured: {r['reason']} | | | | | | | | |")
             continue
-        top1 = r["top1_agreement_vs_fp32"]
         cpu = r["cpu_time_ratio"]
         lines.append(f"| {r['model']} | {r['threads']} | {r['fp32_median_ms']:.2f} | {r['int8_median_ms']:.2f} | "
                      f"{r['latency_ratio']:.2f}{' (noisy)' if r['noisy'] else ''} | "
                      f"{r['fp32_cpu_ms'] or '-'} | {r['int8_cpu_ms'] or '-'} | {'-' if cpu is None else f'{cpu:.2f}'} | "
-                     f"{r['size_ratio']:.2f} | {'-' if top1 is None else f'{top1:.0%}'} ({r['int8_parity']}) | "
+                     f"{r['size_ratio']:.2f} | {_agreement(r)} | "
                      f"{'-' if cpu is None else 'met' if cpu <= GOAL else 'not met'} |")
     atomic_write_text(out / "int8_vs_fp32.md", "\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -132,3 +132,26 @@ def test_int8_baseline_excuses_task_misses_only():
     garbage = result(0.1, 0.3)
     apply_baseline(garbage, result(0.1, 0.3))          # a cosine under 0.8 is never excused
     assert garbage["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_nb_int8_gets_the_independent_baseline_when_it_misses(tiny_paddle_model, tmp_path, monkeypatch):
+    """The .nb's simulated-quantization check gets the TFLite file's baseline rule: a miss is scored against
+    the same fp32 program quantized by onnxruntime. A gate no int8 model meets (top-1 agreement above 100%)
+    makes the tiny net miss, so the baseline must be computed, recorded and, as it misses the same way, excuse it."""
+    from edge_kit import parity
+    from edge_kit.convert import convert
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))  # a manifest judged by a changed gate stays here
+    monkeypatch.setitem(parity.LIMITS, "int8", {**parity.LIMITS["int8"], "top1_min": 1.01})
+    arts = convert(paddle_model=str(tiny_paddle_model), to=("paddlelite",), precisions=("int8",),
+                   calib=str(_image_folder(tmp_path / "calib", 12)), log=lambda m: None)
+    p = next(a for a in arts if a.format == "paddlelite" and a.precision == "int8").manifest["parity"]
+    base = p["int8_baseline"]
+    assert "paddle2onnx" in base["what"] and "onnxruntime" in base["what"], base
+    assert 0 <= base["metrics"]["top1_agreement"] <= 1 and base["cosine"], base
+    top1 = p["metrics"]["top1_agreement"]
+    if top1 >= base["metrics"]["top1_agreement"] - 0.05:
+        assert p["status"] == "passed" and "top1_agreement" in p["passed_by"], p
+    else:
+        assert p["status"] == "failed", p

@@ -186,10 +186,12 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
                                  " not the .nb: Paddle-Lite's x86 kernels compute quantized models wrongly and the "
                                  f"{target.upper()} int8 kernels cannot run on this machine")
             result["images"] = images
+            if result["status"] == "failed" and pipe.src.task in LITE_BASELINE_TASKS and len(ins) == 1:
+                _lite_baseline(pipe, result, work, ref, calib, x, load_outputs(str(work / "fp32.npz")), m["graph"])
             m["parity"] = result
             _note(pipe, m)
             m["status"] = "ok" if result["status"] == "passed" else "failed"
-            for f in ("program.pdmodel", "calib.npy", "simquant.npz", "fp32.npz", "int8_inputs.npz"):
+            for f in ("program.pdmodel", "calib.npy", "simquant.npz", "fp32.npz", "int8_inputs.npz", BASELINE_ONNX):
                 (work / f).unlink(missing_ok=True)
             import shutil
 
@@ -198,3 +200,38 @@ def lite_int8(pipe: Pipeline, calib: Calibration, target: str = "arm") -> Artifa
     else:
         pipe._cached(stage)
     return Artifact.load(final)
+
+
+# The .nb's deploy graph is checked as Paddle runs it; a detector's takes im_shape/scale_factor beside the image,
+# which the onnxruntime baseline does not feed: detectors keep the plain gate here (their TFLite file has the rule).
+LITE_BASELINE_TASKS = ("classification", "semantic_segmentation")
+BASELINE_ONNX = "baseline_fp32.onnx"
+
+
+def _lite_baseline(pipe: Pipeline, result: dict, work: Path, ref: Path, calib: Calibration, x: np.ndarray,
+                   fp32: list, graph: str) -> None:
+    """The TFLite file's baseline rule for the .nb's simulated-quantization check: the same fp32 program, exported
+    by paddle2onnx and quantized by onnxruntime (a quantizer independent of Paddle's PTQ), on the same calibration
+    set and images, scored against the same fp32 Paddle outputs. Paddle's PTQ is not TFLite's: its activations
+    are symmetric (abs-max, "avg" over the calibration batches) where TFLite's and onnxruntime's are min/max with
+    a zero point, so on untrained weights it can land on either side of TFLite's file."""
+    from converters import onnx_export
+    from converters.errors import ConversionError
+    from edge_kit.int8_baseline import apply_baseline, run_onnx_int8_baseline
+
+    pipe.log(f"[{pipe.src.name}] paddlelite int8 misses its gate: scoring an independent int8 baseline (onnxruntime)")
+    try:
+        run_isolated(onnx_export.child_paddle_to_onnx,
+                     {"program": str(ref / "reference.pdmodel"), "params": str(ref / "reference.pdiparams"),
+                      "out_file": str(work / BASELINE_ONNX)},
+                     model=pipe.src.name, stage="int8 baseline (fp32 program to ONNX)", tool="paddle2onnx")
+    except ConversionError as err:  # no baseline: the miss stands
+        result["int8_baseline"] = {"error": str(err)}
+        return
+    base = run_onnx_int8_baseline(work / BASELINE_ONNX, calib.data, x)
+    apply_baseline(result, compare(pipe.src.task, "int8", fp32, base, graph=graph,
+                                   input_hw=tuple(pipe.src.input_shape[2:])),
+                   what="the same fp32 program exported by paddle2onnx and quantized by onnxruntime (QDQ, per-channel "
+                        "int8 weights, int8 activations, min/max on the same calibration set), scored against the "
+                        "same fp32 Paddle outputs on the same images")
+
