@@ -19,7 +19,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
 from edge_kit.conversion.cost import expected_costs
@@ -59,12 +58,12 @@ def _label(item: Union[str, dict]) -> str:
 
 def _recorded_name(item: Union[str, dict]) -> str:
     """The model name a conversion of `item` writes into its manifests (edge_kit.conversion.sources)."""
+    from edge_kit.conversion.sources import user_model_name
+
     if isinstance(item, str):
         return item
-    if item.get("paddle_model"):
-        return Path(item["paddle_model"]).resolve().name
-    if item.get("onnx"):
-        return Path(item["onnx"]).stem
+    if item.get("paddle_model") or item.get("onnx"):
+        return user_model_name(item.get("paddle_model"), item.get("onnx"))
     return str(item.get("model"))
 
 

@@ -116,6 +116,12 @@ def _options_key(options: dict) -> str:
     return repr(sorted((k, v) for k, v in (options or {}).items() if v is not None))
 
 
+def user_model_name(paddle_model: Optional[str] = None, onnx: Optional[str] = None) -> str:
+    """The name a user's model is converted and recorded under (manifests, cache): its model directory's
+    name, or the ONNX file's stem."""
+    return Path(paddle_model).resolve().name if paddle_model else Path(onnx).stem
+
+
 def paddle_source(model_dir: str, options: Optional[dict] = None) -> Source:
     """A user's exported Paddle inference model: legacy `.pdmodel` or Paddle 3's PIR `inference.json`, with
     its toolkit's config (edge_kit.export_config) if one is beside it. `options`: input_shape, task, mean,
@@ -128,7 +134,7 @@ def paddle_source(model_dir: str, options: Optional[dict] = None) -> Source:
     check_program_file(prog)
     inputs, _, _ = program_io(prog)
     cfg = read_export_config(Path(model_dir))
-    name = Path(model_dir).resolve().name
+    name = user_model_name(paddle_model=model_dir)
     u = _user_source("paddle", name, inputs, cfg, options)
     key = _key("paddle", sha256_file(prog), sha256_file(params), u["shape"], _options_key(options),
                sha256_file(Path(model_dir) / cfg.file) if cfg.file else "")
@@ -164,6 +170,6 @@ def onnx_source(path: str, options: Optional[dict] = None) -> Source:
     u = _user_source("onnx", p.name, inputs, cfg, options)
     key = _key("onnx", sha256_file(p), u["shape"], _options_key(options),
                sha256_file(p.parent / cfg.file) if cfg.file else "")
-    return Source("onnx", p.stem, u["task"], u["shape"], u["pre"], key, onnx=p, labels=u["labels"],
+    return Source("onnx", user_model_name(onnx=path), u["task"], u["shape"], u["pre"], key, onnx=p, labels=u["labels"],
                   input_name=u["input_name"], declared_shape=u["declared"], origins=u["origins"],
                   describe={"kind": "onnx", "file": str(p.resolve()), "config": cfg.file, "toolkit": cfg.toolkit})
