@@ -12,25 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from children_cpu import children_cpu  # scripts/: a script's own folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def _cli(args: list[str], nice: int) -> tuple[subprocess.CompletedProcess, float, float]:
     cmd = (["nice", "-n", str(nice)] if nice else []) + [sys.executable, "-m", "edge_kit.cli", *args]
-    c0, t0 = _children_cpu(), time.perf_counter()
+    c0, t0 = children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    return proc, round(time.perf_counter() - t0, 1), round(_children_cpu() - c0, 1)
+    return proc, round(time.perf_counter() - t0, 1), round(children_cpu() - c0, 1)
 
 
 def main() -> int:

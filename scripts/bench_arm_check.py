@@ -11,13 +11,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from children_cpu import children_cpu  # scripts/: a script's own folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,15 +27,10 @@ from edge_kit.images import natural_images  # noqa: E402
 from edge_kit.manifest import Artifact  # noqa: E402
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def measure(fn):
-    c0, t0 = _children_cpu(), time.perf_counter()
+    c0, t0 = children_cpu(), time.perf_counter()
     out = fn()
-    return out, round(time.perf_counter() - t0, 2), round(_children_cpu() - c0, 2)
+    return out, round(time.perf_counter() - t0, 2), round(children_cpu() - c0, 2)
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
+
+from children_cpu import children_cpu  # scripts/: a script's own folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTWEIGHT = ("MobileNetV3_small_ssld", "MobileNetV3_large_ssld", "MobileNetV2", "ShuffleNetV2",
@@ -63,16 +64,11 @@ onnx2tf.convert(input_onnx_file_path=sys.argv[1], output_folder_path=sys.argv[2]
 CPU = {"last_s": 0.0}  # CPU seconds (user + system) of the last _run, its whole process tree
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant that ended and was waited for
-    return r.ru_utime + r.ru_stime
-
-
 def _run(code: str, args: list[str], env: dict, cwd: Path) -> tuple[float, str]:
-    t0, c0 = time.perf_counter(), _children_cpu()
+    t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    CPU["last_s"] = _children_cpu() - c0
+    CPU["last_s"] = children_cpu() - c0
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return wall, proc.stdout
