@@ -106,11 +106,11 @@ def _record(a: Artifact, entry: dict) -> None:
 
 def summary(entry: dict | None) -> str:
     """One line for `convert` and `inspect` (the metrics as edge_kit.parity_text words them)."""
-    from edge_kit.parity_text import _metric_parts
+    from edge_kit.parity_text import metric_parts
 
     if not entry:
         return "arm64 kernels: not checked (edgekit convert --arm-check)"
-    parts = _metric_parts(entry.get("metrics", {}), None, "line")
+    parts = metric_parts(entry.get("metrics", {}), None, "line")
     host = entry.get("vs_host_x86") or []
     if host:
         parts.append(f"vs x86 LiteRT max|d| {max(h['max_abs'] for h in host):.2e}")

@@ -31,7 +31,7 @@ def render(manifest: Manifest | dict, style: str = "line") -> str:
     raise ValueError(f"parity style {style!r}; choose from {', '.join(STYLES)}")
 
 
-def _metric_parts(metrics: dict, precision: str | None, style: str) -> list[str]:
+def metric_parts(metrics: dict, precision: str | None, style: str) -> list[str]:
     full = style == "line"
     parts: dict[str, str] = {}
     outs = metrics.get("outputs") or []
@@ -60,7 +60,7 @@ def _line(m: Manifest, parity: dict) -> str:
     status = parity.get("status")
     metrics = parity.get("metrics", {})
     if status in ("passed", "failed") and metrics:
-        detail = f"parity {status}: " + " ".join(_metric_parts(metrics, m.precision, "line"))
+        detail = f"parity {status}: " + " ".join(metric_parts(metrics, m.precision, "line"))
         base = parity.get("fp16_weight_baseline")
         if base:
             detail += f" (ONNX with fp16-rounded weights: {base['onnx_with_fp16_rounded_weights']:.4f})"
@@ -81,7 +81,7 @@ def _cell(m: Manifest, parity: dict) -> str:
     if status not in ("passed", "failed"):   # arm/opencl: trusted as far as the x86 twin
         twin = parity.get("x86_twin", {}).get("status")
         return f"twin {twin}" if twin else str(status)
-    parts = _metric_parts(parity.get("metrics", {}), m.precision, "cell")
+    parts = metric_parts(parity.get("metrics", {}), m.precision, "cell")
     base = parity.get("fp16_weight_baseline")
     if base:
         parts.append(f"(fp16-weight baseline {base['onnx_with_fp16_rounded_weights']:.3f})")
