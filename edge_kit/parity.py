@@ -57,13 +57,44 @@ def _align(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
     return got
 
 
-def tensor_metrics(ref: np.ndarray, got: np.ndarray) -> dict:
-    r, g = ref.astype(np.float64).ravel(), got.astype(np.float64).ravel()
-    denom = np.linalg.norm(r) * np.linalg.norm(g)
-    cosine = float(r @ g / denom) if denom else float(np.array_equal(r, g))
-    diff = np.abs(r - g)
-    return {"max_abs": float(diff.max(initial=0.0)), "mean_abs": float(diff.mean()) if diff.size else 0.0,
-            "cosine": cosine, "ref_max_abs": float(np.abs(r).max(initial=0.0))}
+def tensor_metrics(ref, got) -> dict:
+    """Cosine, max and mean |difference| and the reference's max |value| of two tensors, or of two lists of
+    tensors taken as one long vector each (every image's output).
+
+    Accumulated in float64 over 64k-element chunks (np.nditer's buffering casts and gathers strided
+    views chunk by chunk) instead of float64 copies of whole tensors: a segmenter's logits over its
+    parity images are tens of millions of values, and the copies (plus concatenation and the ravel of
+    TFLite's transposed NHWC outputs) were 3.5 of 4 s per comparison, four comparisons per model
+    (profiled on DeepLabv3p-MobileNetV2, 8 images at 512x512)."""
+    refs, gots = (list(x) if isinstance(x, (list, tuple)) else [x] for x in (ref, got))
+    if len(refs) != len(gots):
+        raise ValueError(f"{len(refs)} reference tensors against {len(gots)}")
+    dot = rr = gg = sum_abs = 0.0
+    max_abs = ref_max = np.float64(0.0)
+    count = 0
+    for r, g in zip(refs, gots):
+        r, g = np.asarray(r), np.asarray(g)
+        if r.shape != g.shape:  # same values in another shape: compare them in order, as one vector each
+            if r.size != g.size:
+                raise ValueError(f"tensors of {r.size} and {g.size} values cannot be compared")
+            r, g = r.ravel(), g.ravel()
+        count += r.size
+        it = np.nditer([r, g], flags=["external_loop", "buffered", "zerosize_ok"], op_dtypes=[np.float64] * 2,
+                       casting="unsafe", buffersize=1 << 16)
+        for a, b in it:
+            dot += float(a @ b)
+            rr += float(a @ a)
+            gg += float(b @ b)
+            diff = np.abs(a - b)
+            sum_abs += float(diff.sum())
+            # np.maximum, not max(): a NaN anywhere must reach the result and fail the check
+            max_abs = np.maximum(max_abs, diff.max())
+            ref_max = np.maximum(ref_max, np.abs(a).max())
+    denom = np.sqrt(rr) * np.sqrt(gg)
+    # all-zero tensors: equal ones agree (cosine 1), else they do not
+    cosine = float(dot / denom) if denom else float(count == 0 or max_abs == 0.0)
+    return {"max_abs": float(max_abs), "mean_abs": sum_abs / count if count else 0.0,
+            "cosine": cosine, "ref_max_abs": float(ref_max)}
 
 
 def topk_agreement(ref_logits: np.ndarray, got_logits: np.ndarray, k: int) -> float:
@@ -129,9 +160,7 @@ def _tensor_checks(precision: str, ref, got) -> tuple[list, dict]:
     limits = LIMITS.get(precision, LIMITS["fp32"])
     per_output = []
     for j in range(len(ref[0])):
-        r = np.concatenate([rs[j].ravel() for rs in ref])
-        g = np.concatenate([gs[j].ravel() for gs in got])
-        per_output.append(tensor_metrics(r, g))
+        per_output.append(tensor_metrics([rs[j] for rs in ref], [gs[j] for gs in got]))
     checks = []
     for j, m in enumerate(per_output):
         checks.append(_check(f"out{j}.cosine", m["cosine"], limits["cosine_min"], True))
