@@ -1,0 +1,108 @@
+"""PP-YOLO (edge_kit/zoo/ppyolo.py) at a tiny input: PaddleDetection's ppyolo_r50vd_dcn structure, the
+IoU-aware objectness, and (slow) its legacy program through the ONNX stage's opset-19 export + DeformConv
+rewrite with parity against Paddle Inference. The full model at 608x608 is converted once for the record
+(README, issue 14), not here."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from converters.isolate import run_isolated
+from converters.paddle_source import LEGACY_ENV
+
+HW = 64   # the coarsest level is 2x2: CoordConv's (w - 1) stays non-zero
+
+
+@pytest.fixture(scope="module")
+def ppyolo():
+    from edge_kit.zoo.ppyolo import ppyolo_r50vd_dcn
+
+    layer = ppyolo_r50vd_dcn(postprocess=False)
+    layer.eval()
+    return layer
+
+
+def test_structure_follows_paddledetection_ppyolo_r50vd_dcn(ppyolo):
+    import paddle
+    from paddle.vision.ops import DeformConv2D
+
+    from edge_kit.zoo.ppyolo import SPP, CoordConv
+
+    subs = [s for _, s in ppyolo.named_sublayers()]
+    dcn = [s for s in subs if isinstance(s, DeformConv2D)]
+    assert [int(np.atleast_1d(d._stride)[0]) for d in dcn] == [2, 1, 1]  # res5's three bottlenecks
+    assert all(list(d.weight.shape) == [512, 512, 3, 3] and d.bias is None for d in dcn)
+    assert sum(isinstance(s, CoordConv) for s in subs) == 12 and sum(isinstance(s, SPP) for s in subs) == 1
+    assert [h.weight.shape[0] for h in ppyolo.heads] == [255] * 3
+    assert [h.weight.shape[0] for h in ppyolo.iou_heads] == [3] * 3
+    # 47,116,727 fp32 values with BN statistics = 188.5 MB, the registry's size note
+    assert sum(int(np.prod(t.shape)) for t in ppyolo.state_dict().values()) == 47_116_727
+    outs = ppyolo(paddle.to_tensor(np.zeros((1, 3, HW, HW), np.float32)))
+    assert [list(o.shape) for o in outs] == [[1, 255, HW // s, HW // s] for s in (32, 16, 8)]
+
+
+def test_iou_aware_objectness_is_the_heads_formula():
+    """logit(sigmoid(obj)^0.6 * sigmoid(iou)^0.4) in the objectness channel of each anchor; box and class
+    channels untouched (PaddleDetection YOLOv3Head with iou_aware, at inference)."""
+    import paddle
+
+    from edge_kit.zoo.ppyolo import iou_aware
+
+    rng = np.random.default_rng(0)
+    raw, iou = rng.normal(0, 2, (1, 3 * 7, 2, 3)).astype(np.float32), rng.normal(0, 2, (1, 3, 2, 3)).astype(np.float32)
+    got = iou_aware(paddle.to_tensor(raw), paddle.to_tensor(iou), 3, 0.4).numpy().reshape(1, 3, 7, 2, 3)
+    sig = lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))
+    r = raw.reshape(1, 3, 7, 2, 3)
+    p = sig(r[:, :, 4]) ** 0.6 * sig(iou) ** 0.4
+    np.testing.assert_allclose(got[:, :, 4], np.log(p / (1 - p)), atol=2e-4)
+    np.testing.assert_array_equal(np.delete(got, 4, axis=2), np.delete(r, 4, axis=2))
+
+
+def child_export_tiny_ppyolo(out_dir: str) -> dict:
+    """Seeded, calibrated PPYOLO (raw graph) at HW x HW exported as the zoo exports (legacy program)."""
+    import paddle
+
+    from edge_kit.zoo.init import init_weights
+    from edge_kit.zoo.ppyolo import ppyolo_r50vd_dcn
+
+    layer = ppyolo_r50vd_dcn(postprocess=False)
+    calib = np.random.default_rng(1).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
+    init_weights(layer, 0, calib)
+    layer.after_init(calib)
+    layer.eval()
+    paddle.jit.save(layer, f"{out_dir}/inference", input_spec=[paddle.static.InputSpec([1, 3, HW, HW], "float32", "image")])
+    return {}
+
+
+@pytest.mark.slow
+def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_paddle(tmp_path):
+    """About 40 s: the export, a Paddle Inference run, paddle2onnx + the rewrite, onnxruntime."""
+    import onnxruntime as ort
+
+    from converters.onnx_export import child_paddle_to_onnx, export_opset, onnx_op_histogram
+    from converters.paddle_source import load_outputs
+    from edge_kit.conversion.reference import child_reference_outputs
+    from edge_kit.parity import tensor_metrics
+
+    run_isolated(child_export_tiny_ppyolo, {"out_dir": str(tmp_path)}, model="PPYOLO", stage="export",
+                 tool="paddle.jit.save", env=LEGACY_ENV)
+    program, params = tmp_path / "inference.pdmodel", tmp_path / "inference.pdiparams"
+    assert export_opset(program) == 19
+    images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", image=images)
+    run_isolated(child_reference_outputs, {"program": str(program), "params": str(params),
+                                           "inputs_npz": str(tmp_path / "in.npz"), "out_npz": str(tmp_path / "ref.npz")},
+                 model="PPYOLO", stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+    made = run_isolated(child_paddle_to_onnx, {"program": str(program), "params": str(params),
+                                               "out_file": str(tmp_path / "m.onnx"), "opset": 19,
+                                               "rewrite_deform_conv": True},
+                        model="PPYOLO", stage="onnx export", tool="paddle2onnx")
+    assert made["fixes"]["deform_conv_rewritten"] == 3
+    ops = onnx_op_histogram(tmp_path / "m.onnx")
+    assert "DeformConv" not in ops and ops["GridSample"] == 3
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    ref = load_outputs(str(tmp_path / "ref.npz"))
+    for b in range(len(images)):
+        for want, got in zip(ref[b], sess.run(None, {sess.get_inputs()[0].name: images[b:b + 1]})):
+            m = tensor_metrics(want, got)
+            assert m["cosine"] >= 0.99999, m
