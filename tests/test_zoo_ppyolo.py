@@ -4,12 +4,18 @@ rewrite with parity against Paddle Inference. The full model at 608x608 is conve
 (README, issue 14), not here."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from converters.isolate import run_isolated
 from converters.paddle_source import LEGACY_ENV
 
+ROOT = Path(__file__).resolve().parent.parent
 HW = 64   # the coarsest level is 2x2: CoordConv's (w - 1) stays non-zero
 
 
@@ -58,20 +64,23 @@ def test_iou_aware_objectness_is_the_heads_formula():
     np.testing.assert_array_equal(np.delete(got, 4, axis=2), np.delete(r, 4, axis=2))
 
 
-def child_export_tiny_ppyolo(out_dir: str) -> dict:
-    """Seeded, calibrated PPYOLO (raw graph) at HW x HW exported as the zoo exports (legacy program)."""
-    import paddle
+# Seeded, calibrated PPYOLO (raw graph) at HW x HW exported as the zoo exports it (a legacy program): in a
+# child, because Paddle reads FLAGS_enable_pir_api when it is imported.
+EXPORT_TINY = f"""
+import sys
+import numpy as np
+import paddle
+from edge_kit.zoo.init import init_weights
+from edge_kit.zoo.ppyolo import ppyolo_r50vd_dcn
 
-    from edge_kit.zoo.init import init_weights
-    from edge_kit.zoo.ppyolo import ppyolo_r50vd_dcn
-
-    layer = ppyolo_r50vd_dcn(postprocess=False)
-    calib = np.random.default_rng(1).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
-    init_weights(layer, 0, calib)
-    layer.after_init(calib)
-    layer.eval()
-    paddle.jit.save(layer, f"{out_dir}/inference", input_spec=[paddle.static.InputSpec([1, 3, HW, HW], "float32", "image")])
-    return {}
+layer = ppyolo_r50vd_dcn(postprocess=False)
+calib = np.random.default_rng(1).normal(0, 1, (2, 3, {HW}, {HW})).astype(np.float32)
+init_weights(layer, 0, calib)
+layer.after_init(calib)
+layer.eval()
+paddle.jit.save(layer, sys.argv[1] + "/inference",
+                input_spec=[paddle.static.InputSpec([1, 3, {HW}, {HW}], "float32", "image")])
+"""
 
 
 @pytest.mark.slow
@@ -84,8 +93,8 @@ def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_
     from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.parity import tensor_metrics
 
-    run_isolated(child_export_tiny_ppyolo, {"out_dir": str(tmp_path)}, model="PPYOLO", stage="export",
-                 tool="paddle.jit.save", env=LEGACY_ENV)
+    subprocess.run([sys.executable, "-c", EXPORT_TINY, str(tmp_path)], check=True, capture_output=True,
+                   env={**os.environ, **LEGACY_ENV, "PYTHONPATH": str(ROOT)})
     program, params = tmp_path / "inference.pdmodel", tmp_path / "inference.pdiparams"
     assert export_opset(program) == 19
     images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)

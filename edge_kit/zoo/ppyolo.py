@@ -157,7 +157,9 @@ def iou_aware(raw, ioup, n_anchor: int, factor: float):
     x = raw.reshape([b, n_anchor, c // n_anchor, h * w])
     ioup = unary("sigmoid", ioup.reshape([b, n_anchor, 1, h * w]))
     obj = unary("sigmoid", x[:, :, 4:5, :])
-    obj = _de_sigmoid(obj ** (1 - factor) * ioup ** factor)
+    # paddle.pow with a float writes a `pow` op with a factor attribute; `**` writes elementwise_pow of a 0-D
+    # fill_constant, which Paddle-Lite 2.13 aborts on ("fill_constant ... no valid out_shape", measured)
+    obj = _de_sigmoid(paddle.pow(obj, 1 - factor) * paddle.pow(ioup, factor))
     return paddle.concat([x[:, :, :4, :], obj, x[:, :, 5:, :]], axis=2).reshape([b, c, h, w])
 
 
