@@ -64,7 +64,7 @@ def test_iou_aware_objectness_is_the_heads_formula():
     np.testing.assert_array_equal(np.delete(got, 4, axis=2), np.delete(r, 4, axis=2))
 
 
-# Seeded, calibrated PPYOLO (raw graph) at HW x HW exported as the zoo exports it (a legacy program): in a
+# Seeded, calibrated PPYOLO (argv: OUT_DIR raw|deploy) at HW x HW exported as the zoo exports it (a legacy program): in a
 # child, because Paddle reads FLAGS_enable_pir_api when it is imported.
 EXPORT_TINY = f"""
 import sys
@@ -73,7 +73,7 @@ import paddle
 from edge_kit.zoo.init import init_weights
 from edge_kit.zoo.ppyolo import ppyolo_r50vd_dcn
 
-layer = ppyolo_r50vd_dcn(postprocess=False)
+layer = ppyolo_r50vd_dcn(postprocess=sys.argv[2] == "deploy")
 calib = np.random.default_rng(1).normal(0, 1, (2, 3, {HW}, {HW})).astype(np.float32)
 init_weights(layer, 0, calib)
 layer.after_init(calib)
@@ -81,6 +81,11 @@ layer.eval()
 paddle.jit.save(layer, sys.argv[1] + "/inference",
                 input_spec=[paddle.static.InputSpec([1, 3, {HW}, {HW}], "float32", "image")])
 """
+
+
+def _export(out: Path, graph: str) -> None:
+    subprocess.run([sys.executable, "-c", EXPORT_TINY, str(out), graph], check=True, capture_output=True,
+                   env={**os.environ, **LEGACY_ENV, "PYTHONPATH": str(ROOT)})
 
 
 @pytest.mark.slow
@@ -93,8 +98,7 @@ def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_
     from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.parity import tensor_metrics
 
-    subprocess.run([sys.executable, "-c", EXPORT_TINY, str(tmp_path)], check=True, capture_output=True,
-                   env={**os.environ, **LEGACY_ENV, "PYTHONPATH": str(ROOT)})
+    _export(tmp_path, "raw")
     program, params = tmp_path / "inference.pdmodel", tmp_path / "inference.pdiparams"
     assert export_opset(program) == 19
     images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
@@ -115,3 +119,47 @@ def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_
         for want, got in zip(ref[b], sess.run(None, {sess.get_inputs()[0].name: images[b:b + 1]})):
             m = tensor_metrics(want, got)
             assert m["cosine"] >= 0.99999, m
+
+
+# Runs the x86 .nb in a child of its own: a Paddle-Lite kernel that aborts (as a 0-D fill_constant did,
+# "fill_constant ... no valid out_shape") must fail this test, not kill pytest.
+RUN_NB = """
+import sys
+import numpy as np
+from pathlib import Path
+from edge_kit.infer import run_artifact
+x = np.load(sys.argv[1] + "/in.npz")["image"]
+got = run_artifact("paddlelite", "x86", Path(sys.argv[1] + "/m.nb"), [x])
+np.savez(sys.argv[1] + "/got.npz", *[g[0] for g in got])
+"""
+
+
+@pytest.mark.slow
+def test_tiny_ppyolo_deploy_graph_runs_on_paddle_lite_x86_like_paddle(tmp_path):
+    """The deploy graph (yolo_box + multiclass_nms3 inside) through the pipeline's Lite steps: compat passes,
+    Opt for x86, Paddle-Lite's deformable_conv Host kernel; detections matched with Paddle Inference's."""
+    from converters import paddle_lite
+    from converters.paddle_compat import make_lite_compatible
+    from converters.paddle_source import load_outputs
+    from edge_kit.conversion.reference import child_reference_outputs
+    from edge_kit.postprocess import match_detections
+
+    _export(tmp_path, "deploy")
+    images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", image=images)
+    run_isolated(child_reference_outputs, {"program": str(tmp_path / "inference.pdmodel"),
+                                           "params": str(tmp_path / "inference.pdiparams"),
+                                           "inputs_npz": str(tmp_path / "in.npz"), "out_npz": str(tmp_path / "ref.npz")},
+                 model="PPYOLO", stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+    program, _ = make_lite_compatible((tmp_path / "inference.pdmodel").read_bytes())
+    (tmp_path / "p.pdmodel").write_bytes(program)
+    run_isolated(paddle_lite.child_opt, {"program": str(tmp_path / "p.pdmodel"), "params": str(tmp_path / "inference.pdiparams"),
+                                         "out_stem": str(tmp_path / "m"), "target": "x86", "fp16": False},
+                 model="PPYOLO", stage="paddlelite x86 fp32", tool="paddlelite Opt")
+    proc = subprocess.run([sys.executable, "-c", RUN_NB, str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = np.load(tmp_path / "got.npz")
+    for b, ref in enumerate(load_outputs(str(tmp_path / "ref.npz"))):
+        m = match_detections(ref[0], got[f"arr_{b}"], iou_min=0.99, score_atol=1e-4)
+        assert m["ok"] and m["ref_count"] > 0, m
