@@ -174,9 +174,10 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
             shutil.copy2(program, pir_json)
         doc = json.loads(pir_json.read_text())
         if opset < 19 and has_op(doc, "deformable_conv"):  # else paddle2onnx aborts the process, saying nothing
-            raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which paddle2onnx "
-                               f"maps only to ONNX DeformConv (opset >= 19), not at opset {opset} (edgekit's ONNX stage "
-                               f"exports such programs at opset {DEFORM_OPSET} and rewrites DeformConv for onnxruntime)")
+            raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which "
+                               f"paddle2onnx maps only to ONNX DeformConv (opset >= 19), not at opset {opset} "
+                               f"(edgekit's ONNX stage exports such programs at opset {DEFORM_OPSET} and rewrites "
+                               f"DeformConv for onnxruntime)")
         fixes["float_interp_scales"] = float_interp_scales(doc)
         pir_json.write_text(json.dumps(doc))
         paddle2onnx.export(str(pir_json), str(pir_params), out_file, opset_version=opset, auto_upgrade_opset=False,

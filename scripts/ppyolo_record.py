@@ -34,7 +34,8 @@ def run_log(path: Path) -> dict:
     seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts))) if parts else None
     loads = {k: json.loads(v.replace("(", "[").replace(")", "]"))
              for k, v in re.findall(r"^(load_before|load_after) (\(.*\))$", text, re.M)}
-    return {"wall_s": seconds, "cpu_s": round(grab(r"User time \(seconds\): (\S+)") + grab(r"System time \(seconds\): (\S+)"), 2),
+    cpu = grab(r"User time \(seconds\): (\S+)") + grab(r"System time \(seconds\): (\S+)")
+    return {"wall_s": seconds, "cpu_s": round(cpu, 2),
             "peak_rss_mb": round(grab(r"Maximum resident set size \(kbytes\): (\d+)") / 1024, 1),
             "load_average_1_5_15": loads, "started_utc": grab(r"^(\w{3} \w{3} +\d+ [\d:]+ UTC \d{4})$", str)}
 

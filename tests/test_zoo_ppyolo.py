@@ -57,15 +57,17 @@ def test_iou_aware_objectness_is_the_heads_formula():
     rng = np.random.default_rng(0)
     raw, iou = rng.normal(0, 2, (1, 3 * 7, 2, 3)).astype(np.float32), rng.normal(0, 2, (1, 3, 2, 3)).astype(np.float32)
     got = iou_aware(paddle.to_tensor(raw), paddle.to_tensor(iou), 3, 0.4).numpy().reshape(1, 3, 7, 2, 3)
-    sig = lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))
+    def sig(v):
+        return 1 / (1 + np.exp(-v.astype(np.float64)))
+
     r = raw.reshape(1, 3, 7, 2, 3)
     p = sig(r[:, :, 4]) ** 0.6 * sig(iou) ** 0.4
     np.testing.assert_allclose(got[:, :, 4], np.log(p / (1 - p)), atol=2e-4)
     np.testing.assert_array_equal(np.delete(got, 4, axis=2), np.delete(r, 4, axis=2))
 
 
-# Seeded, calibrated PPYOLO (argv: OUT_DIR raw|deploy) at HW x HW exported as the zoo exports it (a legacy program): in a
-# child, because Paddle reads FLAGS_enable_pir_api when it is imported.
+# Seeded, calibrated PPYOLO (argv: OUT_DIR raw|deploy) at HW x HW exported as the zoo exports it (a legacy
+# program): in a child, because Paddle reads FLAGS_enable_pir_api when it is imported.
 EXPORT_TINY = f"""
 import sys
 import numpy as np
@@ -88,6 +90,15 @@ def _export(out: Path, graph: str) -> None:
                    env={**os.environ, **LEGACY_ENV, "PYTHONPATH": str(ROOT)})
 
 
+def _reference(work: Path, program: Path, params: Path) -> None:
+    """Paddle Inference's outputs on work/in.npz into work/ref.npz."""
+    from edge_kit.conversion.reference import child_reference_outputs
+
+    run_isolated(child_reference_outputs, {"program": str(program), "params": str(params),
+                                           "inputs_npz": str(work / "in.npz"), "out_npz": str(work / "ref.npz")},
+                 model="PPYOLO", stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+
+
 @pytest.mark.slow
 def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_paddle(tmp_path):
     """About 40 s: the export, a Paddle Inference run, paddle2onnx + the rewrite, onnxruntime."""
@@ -95,7 +106,6 @@ def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_
 
     from converters.onnx_export import child_paddle_to_onnx, export_opset, onnx_op_histogram
     from converters.paddle_source import load_outputs
-    from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.parity import tensor_metrics
 
     _export(tmp_path, "raw")
@@ -103,9 +113,7 @@ def test_tiny_ppyolo_program_exports_at_opset_19_and_the_rewritten_onnx_matches_
     assert export_opset(program) == 19
     images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
     np.savez(tmp_path / "in.npz", image=images)
-    run_isolated(child_reference_outputs, {"program": str(program), "params": str(params),
-                                           "inputs_npz": str(tmp_path / "in.npz"), "out_npz": str(tmp_path / "ref.npz")},
-                 model="PPYOLO", stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+    _reference(tmp_path, program, params)
     made = run_isolated(child_paddle_to_onnx, {"program": str(program), "params": str(params),
                                                "out_file": str(tmp_path / "m.onnx"), "opset": 19,
                                                "rewrite_deform_conv": True},
@@ -141,19 +149,16 @@ def test_tiny_ppyolo_deploy_graph_runs_on_paddle_lite_x86_like_paddle(tmp_path):
     from converters import paddle_lite
     from converters.paddle_compat import make_lite_compatible
     from converters.paddle_source import load_outputs
-    from edge_kit.conversion.reference import child_reference_outputs
     from edge_kit.postprocess import match_detections
 
     _export(tmp_path, "deploy")
     images = np.random.default_rng(2).normal(0, 1, (2, 3, HW, HW)).astype(np.float32)
     np.savez(tmp_path / "in.npz", image=images)
-    run_isolated(child_reference_outputs, {"program": str(tmp_path / "inference.pdmodel"),
-                                           "params": str(tmp_path / "inference.pdiparams"),
-                                           "inputs_npz": str(tmp_path / "in.npz"), "out_npz": str(tmp_path / "ref.npz")},
-                 model="PPYOLO", stage="reference run", tool="Paddle Inference", env=LEGACY_ENV)
+    _reference(tmp_path, tmp_path / "inference.pdmodel", tmp_path / "inference.pdiparams")
     program, _ = make_lite_compatible((tmp_path / "inference.pdmodel").read_bytes())
     (tmp_path / "p.pdmodel").write_bytes(program)
-    run_isolated(paddle_lite.child_opt, {"program": str(tmp_path / "p.pdmodel"), "params": str(tmp_path / "inference.pdiparams"),
+    run_isolated(paddle_lite.child_opt, {"program": str(tmp_path / "p.pdmodel"),
+                                         "params": str(tmp_path / "inference.pdiparams"),
                                          "out_stem": str(tmp_path / "m"), "target": "x86", "fp16": False},
                  model="PPYOLO", stage="paddlelite x86 fp32", tool="paddlelite Opt")
     proc = subprocess.run([sys.executable, "-c", RUN_NB, str(tmp_path)], capture_output=True, text=True,
