@@ -5,7 +5,8 @@ PP-YOLO's backbone uses deformable conv v2; paddle2onnx 2.1 maps Paddle's `defor
 implementation for DeformConv(19)"; the kernel of microsoft/onnxruntime#27393 first ships in 1.25.0, which
 has no CPython 3.10 wheel, and edgekit is bound to 3.10 by Paddle-Lite 2.13). The rewrite computes the
 op's definition with GridSample, Mul and a 1x1 Conv; measured on tests/fixtures/deform_net.py against Paddle Inference: cosine 0.9999999999996, max|d| 2.9e-7
-(bench_results/deformconv_probe.json). Not wired into the conversion pipeline yet (README, issue 14).
+(bench_results/deformconv_probe.json). The ONNX stage applies it to every program with deformable_conv
+(converters/onnx_export.py: child_paddle_to_onnx(rewrite_deform_conv=True), opset 19).
 """
 from __future__ import annotations
 

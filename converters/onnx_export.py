@@ -21,12 +21,52 @@ in two more ways, both measured on PaddleOCR's models and reproduced by tests/fi
     program is translated here, and `float_interp_scales` retypes those attributes in the PIR json.
 A PIR export (`inference.json`, Paddle 3's default) goes through the same json fix and straight to
 paddle2onnx. Dynamic dims stay dynamic in the ONNX file.
+
+A program with `deformable_conv` (PP-YOLO's DCNv2) is exported at opset 19, the first with ONNX DeformConv
+(paddle2onnx 2.1 maps the op to nothing else and aborts below 19), and each DeformConv is then rewritten into
+GridSample + Mul + 1x1 Conv (converters/onnx_deform_conv.py): onnxruntime 1.23.2, the newest for CPython 3.10,
+has no DeformConv kernel, so the op as exported could not be verified. Every other program stays at OPSET.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 OPSET = 17
+DEFORM_OPSET = 19   # ONNX DeformConv exists from opset 19
+# What the ONNX stage does with DeformConv (part of its cache key, so a change to the rewrite re-exports)
+DEFORM_REWRITE = "DeformConv -> GridSample + Mul + 1x1 Conv"
+
+
+def program_op_types(program: Path) -> set[str]:
+    """The op types of a legacy .pdmodel or a PIR .json program (no Paddle import: read in the parent)."""
+    import json
+
+    program = Path(program)
+    if program.suffix == ".json":
+        types: set[str] = set()
+
+        def walk(node):
+            if isinstance(node, dict):
+                if "#" in node and isinstance(node["#"], str):
+                    types.add(node["#"].rsplit(".", 1)[-1])
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(json.loads(program.read_text()))
+        return types
+    from converters.program_proto import framework_pb2
+
+    desc = framework_pb2().ProgramDesc()
+    desc.ParseFromString(program.read_bytes())
+    return {op.type for block in desc.blocks for op in block.ops}
+
+
+def export_opset(program: Path) -> int:
+    """The opset a program is exported at: OPSET, or DEFORM_OPSET when it has deformable_conv."""
+    return DEFORM_OPSET if "deformable_conv" in program_op_types(program) else OPSET
 
 
 def zero_d_slices(program_bytes: bytes) -> tuple[bytes, int]:
@@ -100,7 +140,10 @@ def _legacy_to_pir(program: Path, params: Path, work: Path) -> Path:
     return work / "translated.json"
 
 
-def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = OPSET) -> dict:
+def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = OPSET,
+                         rewrite_deform_conv: bool = False) -> dict:
+    """paddle2onnx in a child; rewrite_deform_conv: replace each DeformConv by standard ops afterwards
+    (fixes["deform_conv_rewritten"] says how many)."""
     import json
     import os
     import shutil
@@ -131,9 +174,10 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
             shutil.copy2(program, pir_json)
         doc = json.loads(pir_json.read_text())
         if opset < 19 and has_op(doc, "deformable_conv"):  # else paddle2onnx aborts the process, saying nothing
-            raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which paddle2onnx "
-                               f"maps only to ONNX DeformConv (opset >= 19), not at opset {opset}; and onnxruntime 1.23.2 "
-                               f"has no DeformConv kernel to verify it with (converters/onnx_deform_conv.py, README)")
+            raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which "
+                               f"paddle2onnx maps only to ONNX DeformConv (opset >= 19), not at opset {opset} "
+                               f"(edgekit's ONNX stage exports such programs at opset {DEFORM_OPSET} and rewrites "
+                               f"DeformConv for onnxruntime)")
         fixes["float_interp_scales"] = float_interp_scales(doc)
         pir_json.write_text(json.dumps(doc))
         paddle2onnx.export(str(pir_json), str(pir_params), out_file, opset_version=opset, auto_upgrade_opset=False,
@@ -144,7 +188,13 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
         raise RuntimeError("paddle2onnx wrote no ONNX file (an op without a converter? see its log above)")
     model = onnx.load(out_file)
     fixed = restore_leaky_relu_alpha(model, program.read_bytes()) if program.suffix == ".pdmodel" else 0
-    if fixed:
+    rewritten = 0
+    if rewrite_deform_conv:
+        from converters.onnx_deform_conv import decompose_deform_conv
+
+        model, rewritten = decompose_deform_conv(model)
+        fixes["deform_conv_rewritten"] = rewritten
+    if fixed or rewritten:
         onnx.save(model, out_file)
     onnx.checker.check_model(model)
     fixes["leaky_relu_alpha_restored"] = fixed

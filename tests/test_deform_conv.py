@@ -1,6 +1,7 @@
 """PP-YOLO's deformable conv v2 on a tiny network (tests/fixtures/deform_net.py), through edgekit's own
-converter children: what works and what does not (README, issue 14; scripts/deformconv_probe.py records
-the full probe). About 30 s: one Paddle export, one reference run, one paddle2onnx run."""
+converter children and through `edgekit convert --paddle-model` (opset 19 + the DeformConv rewrite, parity
+on onnxruntime, TFLite refused in one line): README, issue 14; scripts/deformconv_probe.py records the
+full probe."""
 from __future__ import annotations
 
 import os
@@ -67,8 +68,8 @@ def test_opset_17_export_refuses_deformable_conv_in_one_line(deform):
 
 
 def test_installed_onnxruntime_has_no_deformconv_kernel(deform):
-    """The reason PPYOLO is not in the zoo. When the pinned onnxruntime gains the kernel (upstream
-    microsoft/onnxruntime#27393), this fails: then PPYOLO's raw DeformConv graph can be verified directly."""
+    """Why the ONNX stage rewrites DeformConv. When the pinned onnxruntime gains the kernel (upstream
+    microsoft/onnxruntime#27393), this fails: then the raw DeformConv graph can be verified directly."""
     onnx_file, images, _ = deform
     with pytest.raises(Exception, match="NOT_IMPLEMENTED.*DeformConv"):
         _run(onnx_file.read_bytes(), images)
@@ -103,3 +104,62 @@ def test_rewrite_refuses_grouped_deformconv():
     with pytest.raises(ValueError, match="group 1"):
         decompose_deform_conv(model)
     assert [n.op_type for n in model.graph.node] == ["DeformConv"]  # nothing lost on refusal
+
+
+def _manifests(out: Path) -> dict:
+    import json
+
+    return {p.name[:-len(".manifest.json")]: json.loads(p.read_text()) for p in out.rglob("*.manifest.json")}
+
+
+def test_user_model_with_deformable_conv_gets_a_verified_onnx_and_tflite_is_refused_in_one_line(deform, tmp_path):
+    """The real pipeline (`edgekit convert --paddle-model`): opset 19, both DeformConv rewritten, parity
+    passed on the installed onnxruntime; TFLite refused in one line before onnx2tf runs (a file that fails
+    parity at cosine 0.977 is not shipped)."""
+    import onnx
+
+    from tests.conftest import run_cli
+
+    onnx_file, _, _ = deform
+    proc = run_cli("convert", "--paddle-model", str(onnx_file.parent), "--to", "onnx,tflite", "-o", str(tmp_path))
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # the TFLite stage failed, with its reason
+    ms = _manifests(tmp_path)
+    m = next(m for m in ms.values() if m["format"] == "onnx")
+    assert m["status"] == "ok" and m["parity"]["status"] == "passed", m
+    assert m["opset"] == 19 and m["deform_conv_rewritten"] == 2 and m["export_fixes"]["deform_conv_rewritten"] == 2
+    model = onnx.load(str(tmp_path / m["model"] / m["file"]))
+    ops = {n.op_type for n in model.graph.node}
+    assert "DeformConv" not in ops and "GridSample" in ops
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) == 19
+    tfl = [m for m in ms.values() if m["format"] == "tflite"]
+    assert tfl and all(t["status"] == "failed" and t.get("file") is None for t in tfl)
+    assert "onnx2tf 1.28.8 has no DeformConv" in tfl[0]["reason"] and "\n" not in tfl[0]["reason"]
+    assert not list(tmp_path.rglob("*.tflite"))
+    assert "has no DeformConv converter" in proc.stdout + proc.stderr
+    assert "tflite: onnx2tf" not in proc.stderr  # refused before the stage started onnx2tf
+
+
+def test_programs_without_deformable_conv_keep_opset_17(tiny_paddle_model):
+    """The opset is per program: every program without deformable_conv stays at onnx_export.OPSET, with no
+    rewrite field in its manifest."""
+    import onnx
+
+    from converters import onnx_export
+    from edge_kit.convert import convert
+
+    assert onnx_export.OPSET == 17 and onnx_export.DEFORM_OPSET == 19
+    assert onnx_export.export_opset(tiny_paddle_model / "inference.pdmodel") == 17
+    art = next(a for a in convert(paddle_model=str(tiny_paddle_model), to=("onnx",), log=lambda m: None)
+               if a.format == "onnx")
+    assert art.ok and art.manifest["opset"] == 17 and "deform_conv_rewritten" not in art.manifest
+    assert "deform_conv_rewritten" not in art.manifest["export_fixes"]
+    assert [o.version for o in onnx.load(str(art.path)).opset_import if o.domain in ("", "ai.onnx")] == [17]
+
+
+def test_export_opset_reads_deformable_conv_from_the_program(deform):
+    from converters import onnx_export
+
+    onnx_file, _, _ = deform
+    program = onnx_file.parent / "inference.pdmodel"
+    assert "deformable_conv" in onnx_export.program_op_types(program)
+    assert onnx_export.export_opset(program) == 19

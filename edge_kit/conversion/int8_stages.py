@@ -19,7 +19,7 @@ from edge_kit.conversion.cache import building, entry_dir, entry_key
 from edge_kit.datasets import Calibration
 from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
-from edge_kit.conversion.stages import Pipeline, _versions, onnx2tf_calibration
+from edge_kit.conversion.stages import Pipeline, _versions, onnx2tf_calibration, refuse_tflite_for_deform_conv
 
 UNTRAINED_NOTE = ("int8 vs the fp32 reference on {images}: on untrained weights this measures the damage "
                   "quantization does to these outputs only, not accuracy on real data (use `edgekit eval`)")
@@ -52,6 +52,8 @@ def _note(pipe: Pipeline, manifest: dict) -> None:
 def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int8_io: bool = False) -> Artifact:
     from converters import tflite
     from converters.tflite_int8 import child_onnx_to_tflite_int8, quantization_of
+
+    refuse_tflite_for_deform_conv(pipe.src.name, onnx_artifact)
 
     io = "int8io" if int8_io else "floatio"
     name = f"{pipe.src.name}.int8.tflite" if not int8_io else f"{pipe.src.name}.int8-io.tflite"

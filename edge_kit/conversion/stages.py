@@ -59,6 +59,17 @@ PIR_NO_LITE = ("Paddle-Lite 2.13's Opt reads only legacy ProgramDesc (.pdmodel) 
                "(paddle.jit.save then writes inference.pdmodel) and convert that")
 
 
+TFLITE_NO_DEFORM = ("the model has deformable conv (ONNX DeformConv): onnx2tf 1.28.8 has no DeformConv converter and "
+                    "LiteRT no deformable-conv kernel, and the GridSample rewrite verified for ONNX converts but fails "
+                    "TFLite parity (cosine 0.977, bench_results/deformconv_probe.json); no TFLite file is made")
+
+
+def refuse_tflite_for_deform_conv(model: str, onnx_artifact: Artifact) -> None:
+    """A TFLite file of a deformable-conv model would be wrong (measured): refuse before onnx2tf runs."""
+    if onnx_artifact.manifest.get("deform_conv_rewritten"):
+        raise ConversionError(model, "tflite", "onnx2tf", TFLITE_NO_DEFORM)
+
+
 def _program_name(src: Source) -> str:
     """The reference program keeps the source's format: legacy .pdmodel or Paddle 3's PIR .json."""
     return "reference.json" if src.program is not None and src.program.suffix == ".json" else "reference.pdmodel"
@@ -324,24 +335,36 @@ class Pipeline:
     def onnx(self) -> Artifact:
         name = f"{self.src.name}.onnx"
         ref = self.ref_dir("onnx")
-        key = entry_key(stage="onnx", ref=ref.name, opset=onnx_export.OPSET, tools=_versions("paddle2onnx"))
+        # A program with deformable_conv exports at opset 19 and gets its DeformConv rewritten (onnx_export);
+        # every other program's key and file are what they were before that existed.
+        opset = onnx_export.OPSET if self.src.kind == "onnx" else \
+            onnx_export.export_opset(ref / _program_name(self.src))
+        deform = opset == onnx_export.DEFORM_OPSET and opset != onnx_export.OPSET
+        key = entry_key(stage="onnx", ref=ref.name, opset=opset, tools=_versions("paddle2onnx"),
+                        **({"deform_conv": onnx_export.DEFORM_REWRITE} if deform else {}))
         final = entry_dir("onnx", key) / name
         if not reusable("onnx", key, (name,), self.log):
-            with self._timed("onnx", f"paddle2onnx (opset {onnx_export.OPSET})"), building("onnx", key) as work:
+            what = f"paddle2onnx (opset {opset}{'; deformable_conv: ' + onnx_export.DEFORM_REWRITE if deform else ''})"
+            with self._timed("onnx", what), building("onnx", key) as work:
                 t0 = time.time()
                 if self.src.kind == "onnx":
                     shutil.copy2(ref / "reference.onnx", work / name)
                 else:
                     made = run_isolated(onnx_export.child_paddle_to_onnx,
                                  {"program": str(ref / _program_name(self.src)),
-                                  "params": str(ref / "reference.pdiparams"), "out_file": str(work / name)},
+                                  "params": str(ref / "reference.pdiparams"), "out_file": str(work / name),
+                                  **({"opset": opset, "rewrite_deform_conv": True} if deform else {})},
                                  model=self.src.name, stage="onnx export", tool="paddle2onnx")
                 ins, outs = onnx_export.onnx_io(work / name)
                 m = self._manifest("onnx", "cpu", "fp32", work / name, ins, outs,
                                    _versions("paddle2onnx", "onnx"), time.time() - t0)
-                m["opset"] = onnx_export.OPSET
+                m["opset"] = opset
                 if self.src.kind != "onnx":
                     m["export_fixes"] = made.get("fixes", {})
+                if deform:
+                    m["deform_conv_rewritten"] = made.get("fixes", {}).get("deform_conv_rewritten", 0)
+                    m["deform_conv_rewrite"] = (f"{onnx_export.DEFORM_REWRITE} (converters/onnx_deform_conv.py): "
+                                                "onnxruntime 1.23.2 has no DeformConv kernel")
                 self._verify(m, work / name)
                 Artifact(work / name, m).save()
         else:
@@ -349,6 +372,7 @@ class Pipeline:
         return Artifact.load(final)
 
     def tflite(self, onnx_artifact: Artifact) -> list[Artifact]:
+        refuse_tflite_for_deform_conv(self.src.name, onnx_artifact)
         names = {p: f"{self.src.name}.{p}.tflite" for p in PRECISIONS}
         shapes = self._tflite_shapes(onnx_artifact)
         key = entry_key(stage="tflite", onnx=onnx_artifact.manifest["sha256"], tools=_versions("onnx2tf", "tensorflow"),

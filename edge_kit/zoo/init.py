@@ -13,7 +13,7 @@ every layer's statistics from data, in graph order:
   output centred per channel and scaled to a fixed overall std. Centring the classifier on the
   calibration mean removes the component all images share, so top-1 follows image content.
 
-Generic over any Layer built from Conv2D / Conv2DTranspose / Linear / BatchNorm*.
+Generic over any Layer built from Conv2D / Conv2DTranspose / DeformConv2D / Linear / BatchNorm*.
 """
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ def _set(param, array: np.ndarray) -> None:
 
 
 def _random_weights(layer: nn.Layer, rng: np.random.Generator) -> None:
+    from paddle.vision.ops import DeformConv2D  # PP-YOLO's DCNv2: a Layer, not a _ConvNd, same weight layout
+
     for _, sub in layer.named_sublayers(include_self=True):
-        if isinstance(sub, (_ConvNd, nn.Linear)):
+        if isinstance(sub, (_ConvNd, nn.Linear, DeformConv2D)):
             shape = list(sub.weight.shape)
             # Conv weight is [out, in/groups, k...], Linear weight is [in, out].
             fan_in = shape[0] if isinstance(sub, nn.Linear) else int(np.prod(shape[1:]))

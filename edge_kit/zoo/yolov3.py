@@ -90,10 +90,10 @@ def multiclass_nms(bboxes, scores, cfg: YoloConfig, with_num: bool = False):
 
 
 class YOLOv3(nn.Layer):
-    def __init__(self, backbone, num_classes=80, postprocess=True, cfg: YoloConfig = COCO_YOLO):
+    def __init__(self, backbone, num_classes=80, postprocess=True, cfg: YoloConfig = COCO_YOLO, neck=None):
         super().__init__()
         self.backbone, self.num_classes, self.postprocess, self.cfg = backbone, num_classes, postprocess, cfg
-        self.neck = YOLOv3FPN(backbone.feat_channels[-3:])
+        self.neck = YOLOv3FPN(backbone.feat_channels[-3:]) if neck is None else neck
         self.heads = nn.LayerList([nn.Conv2D(c, len(m) * (5 + num_classes), 1)
                                    for c, m in zip(self.neck.out_channels, cfg.masks)])
 
@@ -101,9 +101,13 @@ class YOLOv3(nn.Layer):
         """Called by build_model after generic init: see calibrate_objectness."""
         calibrate_objectness(self, calib)
 
-    def forward(self, image):
+    def raw_heads(self, image):
+        """The heads' raw outputs, coarsest level first: [N, A*(5+C), H, W] each."""
         feats = self.backbone(image)[-3:]
-        raw = [head(f) for head, f in zip(self.heads, self.neck(feats))]
+        return [head(f) for head, f in zip(self.heads, self.neck(feats))]
+
+    def forward(self, image):
+        raw = self.raw_heads(image)
         if not self.postprocess:
             return raw
         h, w = image.shape[2], image.shape[3]
