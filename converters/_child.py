@@ -1,8 +1,9 @@
-"""Entry point of the child process started by converters.isolate (run_isolated and WarmChild).
+"""Entry point of the child process started by converters.isolate (run_isolated and ForkServer).
 
     python -m converters._child REQUEST.json RESULT.json     run the request now
-    python -m converters._child --warm MODULE,MODULE          import the modules, then read
-                                                             "REQUEST.json<TAB>RESULT.json" from stdin
+    python -m converters._child --zygote MODULE,MODULE        import the modules, then for each
+                                                             "REQUEST.json<TAB>RESULT.json<TAB>OUTPUT" line
+                                                             on stdin fork a process that runs it
 """
 import importlib
 import json
@@ -50,18 +51,44 @@ def main(request_path: str, result_path: str) -> int:
     return code
 
 
-def warm(modules: str) -> int:
-    # Started with converters.childproc.die_with_parent as its preexec_fn, like every tool child.
+def zygote(modules: str) -> int:
+    """converters.isolate.ForkServer's server: import once, fork per request, say "started PID" and "ended
+    PID EXIT" on stdout (its control channel; a forked process gets its own stdout and stderr: OUTPUT)."""
+    from converters.childproc import die_with_parent
+
+    # Started with die_with_parent as its preexec_fn, like every tool child.
     for name in filter(None, modules.split(",")):
         importlib.import_module(name)
-    line = sys.stdin.readline()
-    if not line.strip():  # the parent closed stdin without a request: nothing to do
-        return 0
-    request_path, result_path = line.rstrip("\n").split("\t")
-    return main(request_path, result_path)
+    control = sys.stdout
+    die_with_server = die_with_parent()  # made here: it records this process as the parent to outlive
+    for line in sys.stdin:
+        request_path, result_path, output_path = line.rstrip("\n").split("\t")
+        control.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                if die_with_server:
+                    die_with_server()
+                out = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the server's requests are not this process's
+                os.dup2(out, 1)
+                os.dup2(out, 2)
+                os.close(out)
+                code = main(request_path, result_path)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)  # not sys.exit: the server's atexit handlers and buffers are not this process's
+        print(f"started {pid}", file=control, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"ended {pid} {os.waitstatus_to_exitcode(status)}", file=control, flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--warm":
-        sys.exit(warm(sys.argv[2]))
+    if sys.argv[1] == "--zygote":
+        sys.exit(zygote(sys.argv[2]))
     sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -7,11 +7,16 @@ produced stays on disk.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -100,52 +105,130 @@ def run_isolated(target: Callable, kwargs: dict, *, model: str, stage: str, tool
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class WarmChild:
-    """A child started before its request is known, importing its heavy modules meanwhile.
+class ForkServer:
+    """A child that imports a toolchain once and forks a fresh process for each request (a "zygote").
 
-    A cold conversion spends its first seconds exporting the Paddle reference; TensorFlow's import
-    (about 4 s here) needs nothing from it, so the TFLite child starts then and waits on its stdin for
-    the request. It is one-shot and as isolated as run_isolated's child: a crash is a ConversionError,
-    and the child ends by itself when its parent goes (EOF on stdin, or the parent-death signal).
+    TensorFlow's import costs onnx2tf's child about 5 s of CPU, paid once per conversion before; a zoo
+    conversion has ten. The server imports it once and forks per request: each conversion still runs in
+    its own process (fresh state, its own crash), started in milliseconds. Its TFLite files are byte for
+    byte those of a fresh child (tests/test_conversion_speed.py). A crash ends the forked process only and
+    becomes a ConversionError with its last words; the server takes the next request. If the server itself
+    dies, the request fails the same way and fork_server() starts a new one next time. Everything it starts
+    dies with edgekit (the parent-death signal at each level, and EOF on its stdin).
+
+    Control protocol (converters._child zygote): "REQUEST<TAB>RESULT<TAB>OUTPUT" lines on its stdin; it
+    answers "started PID" and, when that process ends, "ended PID EXIT" (negative EXIT: killed by a signal).
     """
 
     def __init__(self, preload: list[str], env: dict | None = None):
+        self.key = _pool_key(preload, env)
         self.tmp = owned_tempdir(CHILD_PREFIX)
-        self.log = open(self.tmp / "output.txt", "w+")
-        self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--warm", ",".join(preload)],
-                                     stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=_child_env(env), text=True, preexec_fn=die_with_parent())
+        self.log = open(self.tmp / "server.txt", "w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--zygote", ",".join(preload)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, bufsize=0,
+                                     env=_child_env(env), preexec_fn=die_with_parent())
+        self._buf, self._count, self._lock = b"", 0, threading.Lock()
 
-    def run(self, target: Callable, kwargs: dict, *, model: str, stage: str, tool: str, cwd: str | Path | None = None,
-            timeout: float = 3600) -> dict:
-        request, result = self.tmp / "request.json", self.tmp / "result.json"
-        request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs,
-                                       "cwd": str(cwd) if cwd else None}))
-        try:
-            self.proc.stdin.write(f"{request}\t{result}\n")
-            self.proc.stdin.close()
-        except OSError:  # it died while importing: its exit status and output say why
-            pass
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.close()
-            raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s") from None
-        self.log.seek(0)
-        try:
-            return _answer(code, result, self.log.read(), model=model, stage=stage, tool=tool)
-        finally:
-            self.close()
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _line(self, deadline: float) -> str | None:
+        """The next control line; None at EOF (the server died), "" when the deadline passed."""
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                return ""
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                return None
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode()
+
+    def run(self, target: Callable, kwargs: dict, *, model: str, stage: str, tool: str,
+            cwd: str | Path | None = None, timeout: float = 3600) -> dict:
+        with self._lock:
+            self._count += 1
+            files = [self.tmp / f"{self._count}.{n}" for n in ("request.json", "result.json", "output.txt")]
+            request, result, output = files
+            request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs,
+                                           "cwd": str(cwd) if cwd else None}))
+            deadline = time.monotonic() + timeout
+            try:
+                try:
+                    self.proc.stdin.write(("\t".join(map(str, files)) + "\n").encode())
+                except OSError:  # it died while importing: its exit status and output say why
+                    pass
+                started = self._line(deadline)
+                pid = int(started.split()[1]) if started else None
+                ended = self._line(deadline) if pid else started
+                if ended == "":  # over time: end the request's process (or the server, still importing)
+                    if pid:
+                        os.kill(pid, signal.SIGKILL)
+                    if not pid or not self._line(time.monotonic() + 30):
+                        self.proc.kill()  # out of step with its requests: never used again
+                        self.proc.wait()
+                if ended == "":
+                    raise ConversionError(model, stage, tool, f"did not finish within {timeout:.0f} s")
+                words = output.read_text(errors="replace") if output.exists() else ""
+                if ended is None:  # the server died: it and its last words are the failure
+                    self.proc.wait()
+                    self.log.seek(0)
+                    return _answer(self.proc.returncode or 1, result, words + self.log.read(),
+                                   model=model, stage=stage, tool=tool)
+                return _answer(int(ended.split()[2]), result, words, model=model, stage=stage, tool=tool)
+            finally:
+                for f in files:
+                    f.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Stop the child if it still waits (its request never came) and remove its files."""
+        """End the server (EOF on its stdin, then SIGKILL if it lingers) and remove its files."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdin and not self.proc.stdin.closed:
             try:
                 self.proc.stdin.close()
-            except OSError:
-                pass
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# Servers not in use, by toolchain: a conversion takes one (fork_server) and gives it back (release), so the
+# next conversion in this process, e.g. the next model of `edgekit convert A B C`, skips the import.
+_POOL: dict[tuple, list[ForkServer]] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool_key(preload: list[str], env: dict | None) -> tuple:
+    return tuple(preload), tuple(sorted((env or {}).items()))
+
+
+def fork_server(preload: list[str], env: dict | None = None) -> ForkServer:
+    """An idle server for this toolchain from the pool, else a new one (it imports while the caller works)."""
+    with _POOL_LOCK:
+        idle = _POOL.get(_pool_key(preload, env), [])
+        while idle:
+            server = idle.pop()
+            if server.alive():
+                return server
+            server.close()
+    return ForkServer(preload, env)
+
+
+def release(server: ForkServer) -> None:
+    """Give a server back to the pool; a dead one is removed (and replaced when next asked for)."""
+    if server.alive():
+        with _POOL_LOCK:
+            _POOL.setdefault(server.key, []).append(server)
+    else:
+        server.close()
+
+
+@atexit.register
+def close_idle_servers() -> None:
+    with _POOL_LOCK:
+        servers = [s for idle in _POOL.values() for s in idle]
+        _POOL.clear()
+    for server in servers:
+        server.close()

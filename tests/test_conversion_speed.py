@@ -74,30 +74,94 @@ def test_export_strips_callstacks_so_programs_do_not_depend_on_the_checkout(tmp_
     assert b"/some/checkout" not in prog.read_bytes()
 
 
-def test_warm_child_runs_its_request_where_asked(tmp_path):
-    from converters.isolate import WarmChild
+def test_fork_server_forks_a_fresh_process_per_request_where_asked(tmp_path):
+    from converters.isolate import ForkServer
 
-    child = WarmChild(["json"])
-    assert child.run(os.getcwd, {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
-    assert child.proc.returncode == 0 and not child.tmp.exists()
+    server = ForkServer(["json"])
+    try:
+        assert server.run(os.getcwd, {}, model="m", stage="s", tool="t", cwd=tmp_path) == str(tmp_path)
+        first = server.run(os.getpid, {}, model="m", stage="s", tool="t")
+        second = server.run(os.getpid, {}, model="m", stage="s", tool="t")
+        # each request in its own process, none of them the server (whose state they must not change)
+        assert len({first, second, server.proc.pid}) == 3
+        assert server.run(os.getppid, {}, model="m", stage="s", tool="t") == server.proc.pid
+        assert server.run(os.getcwd, {}, model="m", stage="s", tool="t") != str(tmp_path)
+    finally:
+        server.close()
+    assert server.proc.poll() is not None and not server.tmp.exists()
 
 
-def test_warm_child_crash_is_a_readable_error():
-    from converters.isolate import WarmChild
+def test_fork_server_crash_is_a_readable_error_and_the_server_goes_on():
+    from converters.isolate import ForkServer
     from edge_kit.errors import ConversionError
 
-    child = WarmChild([])
-    with pytest.raises(ConversionError, match=r"^m: tflite failed in onnx2tf: crashed: aborted"):
-        child.run(os.abort, {}, model="m", stage="tflite", tool="onnx2tf")
+    server = ForkServer([])
+    try:
+        with pytest.raises(ConversionError, match=r"^m: tflite failed in onnx2tf: crashed: aborted"):
+            server.run(os.abort, {}, model="m", stage="tflite", tool="onnx2tf")
+        with pytest.raises(ConversionError, match=r"exited with status 3"):
+            server.run(os._exit, {"status": 3}, model="m", stage="tflite", tool="onnx2tf")
+        assert server.alive() and server.run(os.getppid, {}, model="m", stage="s", tool="t") == server.proc.pid
+    finally:
+        server.close()
 
 
-def test_unused_warm_child_is_stopped():
-    """A stage that came from the cache never sends its request: the waiting child must not linger."""
-    from converters.isolate import WarmChild
+def test_fork_server_timeout_ends_the_request_not_the_server():
+    from converters.isolate import ForkServer
+    from edge_kit.errors import ConversionError
 
-    child = WarmChild(["json"])
-    child.close()
-    assert child.proc.poll() is not None and not child.tmp.exists()
+    server = ForkServer([])
+    try:
+        with pytest.raises(ConversionError, match=r"did not finish within 2 s"):
+            server.run(os.system, {"command": "sleep 8"}, model="m", stage="s", tool="t", timeout=2)
+        assert server.run(os.getppid, {}, model="m", stage="s", tool="t") == server.proc.pid
+    finally:
+        server.close()
+
+
+def test_a_dead_fork_server_fails_its_request_and_is_replaced():
+    """The server killed mid-request (out of memory, kill -9): one clear error, and the pool starts another."""
+    import signal
+    import threading
+
+    from converters.isolate import fork_server, release
+    from edge_kit.errors import ConversionError
+
+    server = fork_server(["json"])
+    threading.Timer(1.0, os.kill, (server.proc.pid, signal.SIGKILL)).start()
+    with pytest.raises(ConversionError, match=r"^m: s failed in t: crashed: killed"):
+        server.run(os.system, {"command": "sleep 8"}, model="m", stage="s", tool="t")
+    release(server)  # dead: closed, not pooled
+    again = fork_server(["json"])
+    try:
+        assert again is not server and again.run(os.getppid, {}, model="m", stage="s", tool="t") == again.proc.pid
+    finally:
+        release(again)
+    assert fork_server(["json"]) is again  # given back: the next conversion reuses it
+    release(again)
+
+
+@pytest.mark.slow
+def test_fork_server_tflite_files_are_those_of_a_fresh_child(tmp_path):
+    """Forked after TensorFlow's import, two conversions in a row: byte for byte what run_isolated makes."""
+    from converters.isolate import ForkServer
+
+    model = _tiny_onnx(tmp_path / "tiny.onnx")
+    made = {}
+    server = ForkServer(["onnx2tf"])
+    try:
+        for how in ("fresh", "server1", "server2"):
+            work = tmp_path / how
+            work.mkdir()
+            onnx2tf_calibration(work)
+            kwargs = {"onnx_file": str(model), "workdir": str(work), "out_fp32": str(work / "a.tflite"),
+                      "out_fp16": str(work / "b.tflite"), "strict": False}
+            run = run_isolated if how == "fresh" else server.run
+            run(tflite.child_onnx_to_tflite, kwargs, model="tiny", stage="tflite", tool="onnx2tf", cwd=work)
+            made[how] = [(work / f).read_bytes() for f in ("a.tflite", "b.tflite")]
+    finally:
+        server.close()
+    assert made["server1"] == made["fresh"] and made["server2"] == made["fresh"]
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import onnx_export, paddle_lite, tflite
-from converters.isolate import WarmChild, run_isolated
+from converters.isolate import ForkServer, fork_server, release, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__, formats
@@ -30,6 +30,7 @@ from edge_kit.parity_text import render
 from edge_kit.conversion.sources import Source
 
 PRECISIONS = formats.FLOAT_PRECISIONS   # int8 is pipeline_int8's
+TFLITE_PRELOAD = ["onnx2tf"]  # what the TFLite stage's fork server imports once (TensorFlow with it)
 Log = Callable[[str], None]
 
 
@@ -86,7 +87,7 @@ class Pipeline:
         # What each stage cost this run, in the order stages finished: [{stage, seconds, cached}].
         self.stages: list[dict] = []
         self._lock = threading.Lock()  # stages of one pipeline run in parallel threads (edge_kit.convert)
-        self._warm: dict[str, WarmChild] = {}
+        self._warm: dict[str, ForkServer] = {}
         self._inputs, self._inputs_lock = None, threading.Lock()
         self._made_together: set[str] = set()  # reference graphs references() built this run
 
@@ -97,14 +98,15 @@ class Pipeline:
         return manifest_path(final / main).exists()
 
     def prewarm_tflite(self) -> None:
-        """Start the TFLite stage's child now, so TensorFlow imports while the reference is exported."""
+        """Take the TFLite stage's fork server now (converters.isolate.ForkServer): a new one imports
+        TensorFlow while the reference is exported; one a previous conversion gave back has it already."""
         if "tflite" not in self._warm:
-            self._warm["tflite"] = WarmChild(["onnx2tf"])
+            self._warm["tflite"] = fork_server(TFLITE_PRELOAD)
 
     def close(self) -> None:
-        """Stop children that were started ahead but never needed (their stage came from the cache)."""
-        for child in self._warm.values():
-            child.close()
+        """Give back servers taken ahead but never used (their stage came from the cache)."""
+        for server in self._warm.values():
+            release(server)
         self._warm.clear()
 
     @contextmanager
@@ -382,7 +384,7 @@ class Pipeline:
             with self._timed("tflite", "onnx2tf (fp32 + fp16)"), building("tflite", key) as work:
                 t0 = time.time()
                 with self._lock:
-                    warm = self._warm.pop("tflite", None)
+                    server = self._warm.pop("tflite", None) or fork_server(TFLITE_PRELOAD)
                 onnx2tf_calibration(work)
                 kwargs = {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
                           "out_fp32": str(work / names["fp32"]), "out_fp16": str(work / names["fp16"]),
@@ -390,15 +392,17 @@ class Pipeline:
                 # Fast first (onnx2tf's strict-mode accuracy search off: converters.tflite). A transposition
                 # error shows in fp32 parity: then both files are made again with the search on. (An
                 # fp16-only failure is the model's fp16 fragility, which the search does not change.)
-                for strict in (False, True):
-                    made = (warm.run if warm and not strict else run_isolated)(
-                        tflite.child_onnx_to_tflite, {**kwargs, "strict": strict},
-                        model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
-                    manifests = {p: self._tflite_manifest(work / n, p, made, t0) for p, n in names.items()}
-                    if strict or manifests["fp32"]["status"] == "ok":
-                        break
-                    why = f"fp32 parity without it: {render(manifests['fp32'], 'line')}"
-                    self.log(f"[{self.src.name}] tflite: {why}; converting again with onnx2tf's strict mode")
+                try:
+                    for strict in (False, True):
+                        made = server.run(tflite.child_onnx_to_tflite, {**kwargs, "strict": strict},
+                                          model=self.src.name, stage="tflite", tool="onnx2tf", cwd=work)
+                        manifests = {p: self._tflite_manifest(work / n, p, made, t0) for p, n in names.items()}
+                        if strict or manifests["fp32"]["status"] == "ok":
+                            break
+                        why = f"fp32 parity without it: {render(manifests['fp32'], 'line')}"
+                        self.log(f"[{self.src.name}] tflite: {why}; converting again with onnx2tf's strict mode")
+                finally:
+                    release(server)
                 if strict:
                     for m in manifests.values():
                         m["onnx2tf_strict_mode_why"] = why
