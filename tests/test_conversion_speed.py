@@ -267,3 +267,41 @@ def test_kernel_key_scan_finds_exactly_what_the_regex_finds():
     assert kernel_key_precisions(data) == expected
     for cut in (1, 7, 5001, len(data) // 2):  # keys cut at the ends of the buffer
         assert kernel_key_precisions(data[cut:-cut]) == KERNEL_KEY.findall(data[cut:-cut])
+
+
+@pytest.mark.slow
+def test_paddle_children_forked_from_a_server_make_the_same_bytes(tmp_path):
+    """The zoo export with its reference run, and paddle2onnx, forked from servers that imported Paddle
+    (edge_kit.conversion.stages.run_forked), twice in a row: the files a fresh child writes, byte for byte."""
+    from converters import onnx_export
+    from converters.isolate import ForkServer
+    from converters.paddle_source import LEGACY_ENV
+    from edge_kit.conversion import zoo_export
+    from edge_kit.images import sample_inputs
+    from edge_kit.zoo import get_model
+
+    servers = {"legacy": ForkServer(["paddle"], LEGACY_ENV), "pir": ForkServer(["paddle"])}
+    made = {}
+    try:
+        for how in ("fresh", "server1", "server2"):
+            d = tmp_path / how
+            d.mkdir()
+            np.savez(d / "in.npz", image=sample_inputs(get_model("MobileNetV3_small_ssld"), n=2, seed=42))
+            ref = {"program": str(d / "r.pdmodel"), "params": str(d / "r.pdiparams"), "inputs_npz": str(d / "in.npz"),
+                   "out_npz": str(d / "out.npz")}
+            steps = [(zoo_export.child_export_zoo, {"model": "MobileNetV3_small_ssld", "out_dir": str(d), "weights": None,
+                                                    "seed": 0, "build_kwargs": {}, "reference": ref}, "legacy"),
+                     (onnx_export.child_paddle_to_onnx, {"program": ref["program"], "params": ref["params"],
+                                                         "out_file": str(d / "m.onnx")}, "pir")]
+            for target, kwargs, env in steps:
+                how_args = {"model": "m", "stage": "s", "tool": "t"}
+                if how == "fresh":
+                    run_isolated(target, kwargs, env=LEGACY_ENV if env == "legacy" else None, **how_args)
+                else:
+                    servers[env].run(target, kwargs, **how_args)
+            made[how] = [hashlib.sha256((d / f).read_bytes()).hexdigest() for f in ("r.pdmodel", "r.pdiparams",
+                                                                                     "out.npz", "m.onnx")]
+    finally:
+        for server in servers.values():
+            server.close()
+    assert made["server1"] == made["fresh"] and made["server2"] == made["fresh"]
