@@ -78,3 +78,23 @@ def test_zoo_network_code_is_walked_from_its_builder(tmp_path):
     dep = tmp_path / "edge_kit" / "zoo" / "mobilenet_v3.py"  # imported by deeplab through dense_backbones
     dep.write_text(dep.read_text() + "\n# changed\n")
     assert code_fingerprint(roots, packages=packages) != before
+
+
+def test_import_walk_memo_follows_content_and_survives_a_bad_memo(tmp_path, monkeypatch):
+    """The import walk's parse results are kept by content (fingerprint._ImportMemo): an edited module's new
+    imports are walked, and a corrupt memo file costs a parse, not a wrong walk."""
+    from edge_kit.conversion.fingerprint import module_files
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    pkg = tmp_path / "src" / "edge_kit"
+    pkg.mkdir(parents=True)
+    for name, body in {"__init__.py": "", "a.py": "from edge_kit import b\n", "b.py": "", "c.py": ""}.items():
+        (pkg / name).write_text(body)
+    packages = {"edge_kit": pkg}
+    assert set(module_files(("edge_kit.a",), packages)) == {"edge_kit", "edge_kit.a", "edge_kit.b"}
+    memo = tmp_path / "cache" / "code_imports.json"
+    assert memo.is_file()
+    (pkg / "a.py").write_text("from edge_kit import c\n")  # same file, new content: walked again
+    assert set(module_files(("edge_kit.a",), packages)) == {"edge_kit", "edge_kit.a", "edge_kit.c"}
+    memo.write_text("{not json")
+    assert set(module_files(("edge_kit.a",), packages)) == {"edge_kit", "edge_kit.a", "edge_kit.c"}
