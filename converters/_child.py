@@ -30,8 +30,18 @@ def _summary(exc: BaseException) -> str:
     return last if root is exc or first == last else f"{last} (from {first})"
 
 
+def _update_environment(changes: dict) -> None:
+    """Apply what changed in the parent's environment since the server started ({"set": {...}, "unset": [...]}).
+    Only that: the server's own imports may have set variables (thread counts) that must stay as they are."""
+    for key in changes.get("unset", []):
+        os.environ.pop(key, None)
+    os.environ.update(changes.get("set", {}))
+
+
 def main(request_path: str, result_path: str) -> int:
     request = json.loads(open(request_path).read())
+    if request.get("env_changes"):  # forked from a server started earlier (ForkServer): today's environment
+        _update_environment(request["env_changes"])
     if request.get("cwd"):
         os.chdir(request["cwd"])
     module, func = request["target"].split(":")

@@ -121,12 +121,13 @@ class ForkServer:
     """
 
     def __init__(self, preload: list[str], env: dict | None = None):
-        self.key = _pool_key(preload, env)
+        self.key, self.env = _pool_key(preload, env), env
         self.tmp = owned_tempdir(CHILD_PREFIX)
         self.log = open(self.tmp / "server.txt", "w+")
+        self.started_env = _child_env(env)
         self.proc = subprocess.Popen([sys.executable, "-m", "converters._child", "--zygote", ",".join(preload)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, bufsize=0,
-                                     env=_child_env(env), preexec_fn=die_with_parent())
+                                     env=self.started_env, preexec_fn=die_with_parent())
         self._buf, self._count, self._lock = b"", 0, threading.Lock()
 
     def alive(self) -> bool:
@@ -151,8 +152,12 @@ class ForkServer:
             self._count += 1
             files = [self.tmp / f"{self._count}.{n}" for n in ("request.json", "result.json", "output.txt")]
             request, result, output = files
+            # the environment of now, as run_isolated's child would get it: what changed since the server started
+            now = _child_env(self.env)
+            changes = {"set": {k: v for k, v in now.items() if self.started_env.get(k) != v},
+                       "unset": [k for k in self.started_env if k not in now]}
             request.write_text(json.dumps({"target": _target_name(target), "kwargs": kwargs,
-                                           "cwd": str(cwd) if cwd else None}))
+                                           "cwd": str(cwd) if cwd else None, "env_changes": changes}))
             deadline = time.monotonic() + timeout
             try:
                 try:

@@ -86,6 +86,12 @@ def test_fork_server_forks_a_fresh_process_per_request_where_asked(tmp_path):
         assert len({first, second, server.proc.pid}) == 3
         assert server.run(os.getppid, {}, model="m", stage="s", tool="t") == server.proc.pid
         assert server.run(os.getcwd, {}, model="m", stage="s", tool="t") != str(tmp_path)
+        os.environ["EDGEKIT_FORK_TEST"] = "set after the server started"  # seen as run_isolated would see it
+        try:
+            assert server.run(os.getenv, {"key": "EDGEKIT_FORK_TEST"}, model="m", stage="s", tool="t") == \
+                "set after the server started"
+        finally:
+            del os.environ["EDGEKIT_FORK_TEST"]
     finally:
         server.close()
     assert server.proc.poll() is not None and not server.tmp.exists()
