@@ -4,8 +4,11 @@
 
 Each run is a fresh `edgekit convert ... --json` process into an empty cache (cold: reference, Opt, parity):
   MobileNetV3_small_ssld to the default formats (the whole conversion's wall time), and
-  FastSCNN --to paddlelite (a dense model: 512x512 inputs, 19-class logits per image; its
+  FastSCNN --to paddlelite (a dense model: 8 parity images of 512x512, a 512x512 label map out of each; its
   `paddlelite x86 fp32` stage and that stage's parity time, the manifest's verify_seconds).
+With the child in the tree, each run then times that .nb's parity run 5 times in a process where
+Paddle-Lite is already imported and 5 times through the child: the child's own cost (Python start,
+imports, the outputs' .npz).
 `--tree` runs another checkout's code (e.g. `git archive` of the commit before the change), so before and
 after are measured by the same script. Results are appended under `--label` with the load average before
 and after each run: this 2-core machine is shared, so the figures say how loaded it was.
@@ -36,6 +39,39 @@ def _cpu() -> str:
     return platform.machine()
 
 
+OVERHEAD = """
+import json, statistics, sys, time
+from pathlib import Path
+from edge_kit.conversion import lite_parity
+from edge_kit.conversion.reference import parity_input_list
+from edge_kit.infer import run_artifact
+nb, inputs, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+run_artifact("paddlelite", "x86", nb, parity_input_list(inputs))  # paddlelite imported and warm in this process
+def clock(fn):
+    t = []
+    for _ in range(n):
+        t0 = time.perf_counter(); fn(); t.append(time.perf_counter() - t0)
+    return round(statistics.median(t), 3)
+inproc = clock(lambda: run_artifact("paddlelite", "x86", nb, parity_input_list(inputs)))
+child = clock(lambda: lite_parity.run_nb(nb, inputs, model="m", stage="parity"))
+print(json.dumps({"in_process_s": inproc, "child_s": child, "child_extra_s": round(child - inproc, 3), "repeats": n}))
+"""
+
+
+def overhead(tree: Path, cache: Path, env: dict) -> dict | None:
+    """The parity run of the cold run's x86 .nb, in this process's style (runtime already imported) against a
+    child (lite_parity.run_nb): median of 5 each; only for a tree that has the child."""
+    if not (tree / "edge_kit" / "conversion" / "lite_parity.py").exists():
+        return None
+    nb = next(cache.rglob("*.x86.fp32.nb"))
+    inputs = next(cache.rglob("parity_inputs.npz"))
+    proc = subprocess.run([sys.executable, "-c", OVERHEAD, str(nb), str(inputs), "5"], cwd=tree, env=env,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"overhead: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def one_run(tree: Path, model: str, extra: tuple) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="edgekit-bench-lite-"))
     env = {**os.environ, "EDGEKIT_CACHE": str(cache), "PYTHONPATH": str(tree)}
@@ -43,18 +79,20 @@ def one_run(tree: Path, model: str, extra: tuple) -> dict:
     try:
         proc = subprocess.run([sys.executable, "-m", "edge_kit.cli", "convert", model, *extra, "--json"],
                               cwd=tree, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
         if proc.returncode not in (0, 3):
             raise SystemExit(f"{model}: exit {proc.returncode}: {proc.stderr[-2000:]}")
         out = json.loads(proc.stdout)
+        child_cost = overhead(tree, cache, env)  # after the conversion's wall and CPU were taken
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     x86 = next(a for a in out["artifacts"] if a["format"] == "paddlelite" and a["target"] == "x86")
     stage = next(s for s in out["stages"] if s["stage"] == "paddlelite x86 fp32")
     return {"model": model, "args": list(extra), "process_wall_s": round(wall, 2), "edgekit_wall_s": out["seconds"],
-            "cpu_s": round(children_cpu() - cpu0, 2), "failed": out["failed"],
+            "cpu_s": round(cpu, 2), "failed": out["failed"],
             "x86_fp32_stage_s": stage["seconds"], "x86_fp32_parity_s": x86.get("verify_seconds"),
             "x86_fp32_parity": x86["parity"]["status"], "stages": out["stages"],
+            **({"parity_child_overhead": child_cost} if child_cost else {}),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
 
