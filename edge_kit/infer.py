@@ -50,6 +50,11 @@ def run_artifact(fmt: str, target: str, path: Path, inputs: list[np.ndarray]) ->
 
 def open_artifact(fmt: str, target: str, path: Path):
     """The loaded host runtime of an artifact (for many calls on one session, as `eval` makes them)."""
+    return open_runtime(host_runtime(fmt, target), path)
+
+
+def host_runtime(fmt: str, target: str) -> str:
+    """The name of the host runtime that runs this format and target here; CannotRunHere if none does."""
     f, rt = (formats.fmt(fmt) if fmt in formats.FORMAT_NAMES else None), formats.runtime_for(fmt)
     if f is not None and len(f.targets) > 1 and target != f.host_target:
         raise CannotRunHere(f"this {target} {f.label} holds {str(target).upper()} kernels and cannot run on "
@@ -57,4 +62,4 @@ def open_artifact(fmt: str, target: str, path: Path):
     # the Paddle program is the reference: the pipeline runs it, it is never compared with itself
     if rt is None or rt.host is None or fmt == "paddle":
         raise CannotRunHere(f"no host runtime for {fmt}")
-    return open_runtime(rt.name, path)
+    return rt.name

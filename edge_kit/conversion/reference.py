@@ -10,6 +10,13 @@ import numpy as np
 from converters.paddle_source import is_pir, save_outputs
 
 
+def parity_input_list(inputs_npz: str | Path) -> list[np.ndarray]:
+    """A reference's parity inputs (its parity_inputs.npz) as the artifacts are fed them: the image first,
+    then the app-adapted graphs' extra inputs (edge_kit.bundle) in the order they were saved."""
+    data = np.load(inputs_npz)
+    return [data["image"]] + [data[k] for k in data.files if k != "image"]
+
+
 def child_reference_outputs(program: str, params: str, inputs_npz: str, out_npz: str,
                             mkldnn: bool | None = None) -> dict:
     """Outputs per image of `inputs_npz` (arrays by input name, else in input order), saved to `out_npz`.

@@ -19,10 +19,10 @@ from converters.isolate import ForkServer, fork_server, release, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__, formats
-from edge_kit.conversion import reference, zoo_export
+from edge_kit.conversion import lite_parity, reference, zoo_export
 from edge_kit.conversion.cache import building, entry_dir, entry_key, reusable
 from edge_kit.conversion.graphs import graph_for_format, graphs_for, postprocess_description
-from edge_kit.infer import CannotRunHere, run_artifact
+from edge_kit.infer import CannotRunHere, host_runtime, run_artifact
 from edge_kit.errors import ConversionError
 from edge_kit.manifest import SCHEMA, Artifact, Manifest, manifest_path, sha256_file
 from edge_kit.parity import compare
@@ -253,8 +253,7 @@ class Pipeline:
         return {}
 
     def ref_input_list(self, fmt: str) -> list[np.ndarray]:
-        data = np.load(self.ref_dir(fmt) / "parity_inputs.npz")
-        return [data["image"]] + [data[k] for k in data.files if k != "image"]
+        return reference.parity_input_list(self.ref_dir(fmt) / "parity_inputs.npz")
 
     # -- manifests and parity -------------------------------------------------------------------
     def _manifest(self, fmt, target, precision, path: Path, inputs, outputs, tools, seconds) -> Manifest:
@@ -291,11 +290,19 @@ class Pipeline:
 
     def _run_parity(self, manifest: dict, path: Path) -> None:
         try:
-            fmt = manifest["format"]
-            got = run_artifact(fmt, manifest["target"], path, self.ref_input_list(fmt))
+            fmt, target = manifest["format"], manifest["target"]
+            if host_runtime(fmt, target) in lite_parity.RUNTIMES:  # Paddle-Lite can abort: in a child
+                got = lite_parity.run_nb(path, self.ref_dir(fmt) / "parity_inputs.npz", model=self.src.name,
+                                         stage=f"{fmt} {target} {manifest['precision']} parity")
+            else:
+                got = run_artifact(fmt, target, path, self.ref_input_list(fmt))
         except CannotRunHere as exc:
             manifest["parity"] = {"status": "not_run", "reason": str(exc)}
             manifest["status"] = "ok"
+            return
+        except ConversionError as exc:  # the runtime's child crashed or raised: its own last words
+            manifest["parity"] = {"status": "failed", "reason": f"runtime error: {exc.tool} {exc.detail}"}
+            manifest["status"] = "failed"
             return
         except Exception as exc:  # the runtime rejected the file: the artifact is unusable
             manifest["parity"] = {"status": "failed", "reason": f"runtime error: {type(exc).__name__}: {exc}"}
