@@ -5,8 +5,9 @@ placed that this build lacks, a malformed .nb. Run inside edgekit, that abort to
 down, the other chain's work in progress with it, and printed no error line; and Paddle-Lite's run()
 holds the GIL, so the ONNX -> TFLite chain's thread stood still meanwhile. In a child an abort is this
 artifact's failed parity (with Paddle-Lite's last words), and the parent's thread waits on a pipe.
-What it costs: a Python start plus the paddlelite import per .nb, and the outputs written and read
-once as an .npz (bench_results/lite_child_parity.json).
+The child is forked from a server that has Paddle-Lite and this module imported (converters.isolate
+.ForkServer): what it costs is a fork and the outputs written and read once as an .npz (a fresh
+Python with its imports was 0.5-0.8 s per .nb: bench_results/lite_child_parity.json).
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.isolate import run_isolated
+from converters.isolate import run_forked
 from converters.paddle_source import load_outputs, save_outputs
 
+PRELOAD = ["paddlelite.lite", "edge_kit.conversion.lite_parity", "edge_kit.infer"]
 RUNTIMES = ("paddlelite",)  # host runtimes whose parity run goes to a child (the others raise, they do not abort)
 TOOL = "Paddle-Lite"
 
@@ -38,8 +40,8 @@ def run_nb(nb: Path, inputs_npz: Path, *, model: str, stage: str) -> list[list[n
     .nb in the stage's scratch dir until it is read."""
     out = nb.with_name(nb.name + ".parity_outputs.npz")
     try:
-        run_isolated(child_run_nb, {"nb": str(nb), "inputs_npz": str(inputs_npz), "out_npz": str(out)},
-                     model=model, stage=stage, tool=TOOL)
+        run_forked(child_run_nb, {"nb": str(nb), "inputs_npz": str(inputs_npz), "out_npz": str(out)}, PRELOAD,
+                   model=model, stage=stage, tool=TOOL)
         return load_outputs(str(out))
     finally:
         out.unlink(missing_ok=True)

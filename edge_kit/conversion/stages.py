@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from converters import onnx_export, paddle_lite, tflite
-from converters.isolate import ForkServer, fork_server, release, run_isolated
+from converters.isolate import ForkServer, fork_server, release, run_forked, run_isolated
 from converters.paddle_compat import make_lite_compatible
 from converters.paddle_source import LEGACY_ENV, load_outputs, program_io, save_outputs
 from edge_kit import __version__, formats
@@ -34,15 +34,6 @@ TFLITE_PRELOAD = ["onnx2tf"]  # what the TFLite stage's fork server imports once
 PADDLE_PRELOAD = ["paddle"]   # the reference export and paddle2onnx (about 2 s of CPU per child)
 
 
-def run_forked(target: Callable, kwargs: dict, preload: list[str], env: dict | None = None, **how) -> dict:
-    """run_isolated's contract (a crash is one ConversionError), in a process forked from a server that has
-    `preload` imported already (converters.isolate.ForkServer): a zoo conversion's twenty Paddle children
-    import Paddle once per job slot and environment instead of once each."""
-    server = fork_server(preload, env)
-    try:
-        return server.run(target, kwargs, **how)
-    finally:
-        release(server)
 Log = Callable[[str], None]
 
 
