@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.isolate import run_isolated
+from converters.isolate import run_forked, run_isolated
 from edge_kit.conversion.cache import building, entry_dir, entry_key
 from edge_kit.datasets import Calibration
 from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
-from edge_kit.conversion.stages import Pipeline, _versions, onnx2tf_calibration, refuse_tflite_for_deform_conv
+from edge_kit.conversion.stages import (TFLITE_PRELOAD, Pipeline, _versions, onnx2tf_calibration,
+                                        refuse_tflite_for_deform_conv)
 
 UNTRAINED_NOTE = ("int8 vs the fp32 reference on {images}: on untrained weights this measures the damage "
                   "quantization does to these outputs only, not accuracy on real data (use `edgekit eval`)")
@@ -68,11 +69,13 @@ def tflite_int8(pipe: Pipeline, onnx_artifact: Artifact, calib: Calibration, int
             t0 = time.time()
             np.save(work / "calib.npy", calib.data)
             onnx2tf_calibration(work)
-            made = run_isolated(child_onnx_to_tflite_int8,
-                                {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
-                                 "calib_npy": str(work / "calib.npy"), "out_file": str(work / name),
-                                 "int8_io": int8_io, **({"input_shapes": shapes} if shapes else {})},
-                                model=pipe.src.name, stage="tflite int8", tool="onnx2tf + TFLiteConverter", cwd=work)
+            # forked from the TFLite stage's server: TensorFlow is imported already (converters.isolate.ForkServer)
+            made = run_forked(child_onnx_to_tflite_int8,
+                              {"onnx_file": str(onnx_artifact.path), "workdir": str(work),
+                               "calib_npy": str(work / "calib.npy"), "out_file": str(work / name),
+                               "int8_io": int8_io, **({"input_shapes": shapes} if shapes else {})},
+                              TFLITE_PRELOAD, model=pipe.src.name, stage="tflite int8",
+                              tool="onnx2tf + TFLiteConverter", cwd=work)
             (work / "calib.npy").unlink()
             (work / tflite.CALIBRATION_NAME).unlink(missing_ok=True)
             ins, outs, ops = tflite.tflite_io_and_ops(work / name)
