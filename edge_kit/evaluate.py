@@ -266,6 +266,8 @@ def _predictors(art) -> tuple[Callable, str]:
             ins = [x if n == names[0] else np.array([hw], np.float32) if n == "im_shape" else
                    np.ones((1, 2), np.float32) for n in names]
         if not session:
+            if m.format == "paddlelite":
+                _preflight_nb(art.path, ins)
             session.append(open_artifact(m.format, m.target, art.path))
         return per_image(session[0], ins)[0]
 
@@ -290,6 +292,24 @@ def _predictors(art) -> tuple[Callable, str]:
             return label_map(out)[0]
         return seg, task
     raise DatasetError(f"{art.path}: task {task!r} has no evaluation (classification, detection, segmentation)")
+
+
+def _preflight_nb(path, ins: list[np.ndarray]) -> None:
+    """Run the .nb once on the first image in a child (edge_kit.conversion.lite_parity) before the
+    in-process session: Paddle-Lite aborts the process on a file it cannot run (a damaged .nb, a kernel this
+    build lacks), which would end `edgekit eval` without a word; this way it is one error line."""
+    import tempfile
+
+    from edge_kit.conversion import lite_parity
+    from edge_kit.errors import ConversionError, EdgekitError
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-eval-") as tmp:
+        inputs = f"{tmp}/inputs.npz"
+        np.savez(inputs, image=ins[0], **{f"input{i}": a for i, a in enumerate(ins[1:], 1)})
+        try:
+            lite_parity.run_nb(Path(path), inputs, model=str(path), stage="eval", out_dir=tmp)
+        except ConversionError as err:
+            raise EdgekitError(f"{path}: Paddle-Lite cannot run it: {err.detail}") from None
 
 
 def _segmentation_classes(m) -> int:

@@ -180,3 +180,28 @@ def test_report_accuracy_columns_and_int8_drop():
     assert row[-3:] == ["72.00", "69.50", "2.50"]
     other = next(r for r in cls.rows if r[0] == "MobileNetV3_small_ssld")
     assert other[-1] == "not measured"
+
+
+def test_eval_of_a_nb_paddle_lite_aborts_on_is_one_error_line(tiny_paddle_model, tmp_path):
+    """Paddle-Lite aborts the process on a .nb it cannot read; `eval` runs it once in a child first, so that is
+    one error line (exit 2) and no accuracy record, not edgekit dying with SIGABRT. The manifest is made to
+    match the damaged bytes, as for a file Opt wrote broken: the damage is the runtime's to find."""
+    from edge_kit.convert import convert
+    from edge_kit.manifest import manifest_path, sha256_file
+
+    arts = convert(paddle_model=str(tiny_paddle_model), to=("paddlelite",), out_dir=str(tmp_path / "out"),
+                   log=lambda m: None)
+    nb = next(a for a in arts if a.format == "paddlelite" and a.target == "x86").path
+    imgs = natural_images(4, 72, 72, seed=3)
+    data = _class_folders(tmp_path / "set", imgs, [0, 1, 2, 3])
+    whole = run_cli("eval", str(nb), "--data", str(data), "--results-dir", str(tmp_path / "whole"))
+    assert whole.returncode == 0 and "class_folders, 4 images" in whole.stdout, whole.stderr[-1500:]
+    nb.write_bytes(nb.read_bytes()[: nb.stat().st_size // 2])
+    man = json.loads(manifest_path(nb).read_text())
+    man.update(sha256=sha256_file(nb), bytes=nb.stat().st_size)
+    manifest_path(nb).write_text(json.dumps(man))
+    out = run_cli("eval", str(nb), "--data", str(data), "--results-dir", str(tmp_path / "res"))
+    assert out.returncode == 2, (out.returncode, out.stderr[-1500:])
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("edgekit: error:")]
+    assert len(lines) == 1 and "Paddle-Lite cannot run it: crashed: aborted: [F " in lines[0], out.stderr[-1500:]
+    assert not (tmp_path / "res" / "accuracy.jsonl").exists()

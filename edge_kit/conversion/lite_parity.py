@@ -33,12 +33,13 @@ def child_run_nb(nb: str, inputs_npz: str, out_npz: str) -> dict:
     return {"images": len(got)}
 
 
-def run_nb(nb: Path, inputs_npz: Path, *, model: str, stage: str) -> list[list[np.ndarray]]:
+def run_nb(nb: Path, inputs_npz: Path, *, model: str, stage: str,
+           out_dir: Path | None = None) -> list[list[np.ndarray]]:
     """The .nb's outputs per image, computed in a child. A crash raises ConversionError (tool: Paddle-Lite,
     detail: how it ended and its `[F ...]` line), as does an exception the runtime raised (an EdgekitError
     such as BackendError comes back as an EdgekitError with its message). The outputs' .npz lives beside the
     .nb in the stage's scratch dir until it is read."""
-    out = nb.with_name(nb.name + ".parity_outputs.npz")
+    out = Path(out_dir or nb.parent) / (nb.name + ".parity_outputs.npz")  # out_dir: when beside the .nb is not ours
     try:
         run_forked(child_run_nb, {"nb": str(nb), "inputs_npz": str(inputs_npz), "out_npz": str(out)}, PRELOAD,
                    model=model, stage=stage, tool=TOOL)
