@@ -43,25 +43,31 @@ def program_op_types(program: Path) -> set[str]:
 
     program = Path(program)
     if program.suffix == ".json":
-        types: set[str] = set()
-
-        def walk(node):
-            if isinstance(node, dict):
-                if "#" in node and isinstance(node["#"], str):
-                    types.add(node["#"].rsplit(".", 1)[-1])
-                for v in node.values():
-                    walk(v)
-            elif isinstance(node, list):
-                for v in node:
-                    walk(v)
-
-        walk(json.loads(program.read_text()))
-        return types
+        return pir_op_types(json.loads(program.read_text()))
     from converters.program_proto import framework_pb2
 
     desc = framework_pb2().ProgramDesc()
     desc.ParseFromString(program.read_bytes())
     return {op.type for block in desc.blocks for op in block.ops}
+
+
+def pir_op_types(doc) -> set[str]:
+    """The op types of a parsed PIR json program: ops (and attribute types) are dicts whose "#" names them
+    "dialect.name"; the name part is kept."""
+    types: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("#"), str):
+                types.add(node["#"].rsplit(".", 1)[-1])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    return types
 
 
 def export_opset(program: Path) -> int:
@@ -118,13 +124,6 @@ def float_interp_scales(doc: dict) -> int:
     return changed
 
 
-def has_op(node, name: str) -> bool:
-    """Whether a PIR json program has an op of this name (ops are dicts whose "#" ends with it)."""
-    if isinstance(node, dict):
-        return str(node.get("#", "")).endswith(name) or any(has_op(v, name) for v in node.values())
-    return isinstance(node, list) and any(has_op(v, name) for v in node)
-
-
 def _legacy_to_pir(program: Path, params: Path, work: Path) -> Path:
     """What paddle2onnx does with a .pdmodel, done here so the PIR json can be fixed before it reads it."""
     import paddle
@@ -173,7 +172,7 @@ def child_paddle_to_onnx(program: str, params: str, out_file: str, opset: int = 
             pir_json, pir_params = work / "program.json", params
             shutil.copy2(program, pir_json)
         doc = json.loads(pir_json.read_text())
-        if opset < 19 and has_op(doc, "deformable_conv"):  # else paddle2onnx aborts the process, saying nothing
+        if opset < DEFORM_OPSET and "deformable_conv" in pir_op_types(doc):  # else paddle2onnx aborts the process, saying nothing
             raise RuntimeError(f"the program has deformable_conv (deformable conv, e.g. PP-YOLO's DCNv2), which "
                                f"paddle2onnx maps only to ONNX DeformConv (opset >= 19), not at opset {opset} "
                                f"(edgekit's ONNX stage exports such programs at opset {DEFORM_OPSET} and rewrites "

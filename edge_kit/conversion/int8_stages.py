@@ -19,7 +19,7 @@ from edge_kit.conversion.cache import building, entry_dir, entry_key
 from edge_kit.datasets import Calibration
 from edge_kit.manifest import Artifact, manifest_path
 from edge_kit.parity import compare
-from edge_kit.conversion.stages import (TFLITE_PRELOAD, Pipeline, _versions, onnx2tf_calibration,
+from edge_kit.conversion.stages import (PADDLE_PRELOAD, TFLITE_PRELOAD, Pipeline, _versions, onnx2tf_calibration,
                                         refuse_tflite_for_deform_conv)
 
 UNTRAINED_NOTE = ("int8 vs the fp32 reference on {images}: on untrained weights this measures the damage "
@@ -226,10 +226,10 @@ def _lite_baseline(pipe: Pipeline, result: dict, work: Path, ref: Path, calib: C
 
     pipe.log(f"[{pipe.src.name}] paddlelite int8 misses its gate: scoring an independent int8 baseline (onnxruntime)")
     try:
-        run_isolated(onnx_export.child_paddle_to_onnx,
-                     {"program": str(ref / "reference.pdmodel"), "params": str(ref / "reference.pdiparams"),
-                      "out_file": str(work / BASELINE_ONNX)},
-                     model=pipe.src.name, stage="int8 baseline (fp32 program to ONNX)", tool="paddle2onnx")
+        run_forked(onnx_export.child_paddle_to_onnx,
+                   {"program": str(ref / "reference.pdmodel"), "params": str(ref / "reference.pdiparams"),
+                    "out_file": str(work / BASELINE_ONNX)}, PADDLE_PRELOAD,
+                   model=pipe.src.name, stage="int8 baseline (fp32 program to ONNX)", tool="paddle2onnx")
     except ConversionError as err:  # no baseline: the miss stands
         result["int8_baseline"] = {"error": str(err)}
         return

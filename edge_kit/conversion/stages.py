@@ -31,7 +31,7 @@ from edge_kit.conversion.sources import Source
 
 PRECISIONS = formats.FLOAT_PRECISIONS   # int8 is pipeline_int8's
 TFLITE_PRELOAD = ["onnx2tf"]  # what the TFLite stage's fork server imports once (TensorFlow with it)
-PADDLE_PRELOAD = ["paddle"]   # the reference export and paddle2onnx (about 2 s of CPU per child)
+PADDLE_PRELOAD = ["paddle"]   # the reference export or run, and paddle2onnx (about 2 s of CPU per child)
 
 
 Log = Callable[[str], None]
@@ -179,9 +179,9 @@ class Pipeline:
         else:
             shutil.copy2(self.src.program, prog)
             shutil.copy2(self.src.params, params)
-            run_isolated(reference.child_reference_outputs, self._reference_run(work),
-                         model=self.src.name, stage="reference run", tool="Paddle Inference",
-                         env={} if prog.suffix == ".json" else LEGACY_ENV)
+            run_forked(reference.child_reference_outputs, self._reference_run(work), PADDLE_PRELOAD,
+                       None if prog.suffix == ".json" else LEGACY_ENV, model=self.src.name, stage="reference run",
+                       tool="Paddle Inference")
         self._reference_manifest(work, graph, info, t0)
 
     def _reference_run(self, work: Path) -> dict:
@@ -351,7 +351,7 @@ class Pipeline:
         # every other program's key and file are what they were before that existed.
         opset = onnx_export.OPSET if self.src.kind == "onnx" else \
             onnx_export.export_opset(ref / _program_name(self.src))
-        deform = opset == onnx_export.DEFORM_OPSET and opset != onnx_export.OPSET
+        deform = opset == onnx_export.DEFORM_OPSET
         key = entry_key(stage="onnx", ref=ref.name, opset=opset, tools=_versions("paddle2onnx"),
                         **({"deform_conv": onnx_export.DEFORM_REWRITE} if deform else {}))
         final = entry_dir("onnx", key) / name
